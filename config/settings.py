@@ -1,0 +1,289 @@
+"""Syllabus settings: one file, read from the environment.
+
+Nothing set gives a laptop setup (SQLite and a file-based Celery broker under var/,
+local-memory cache, console email). README's configuration table lists every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_float, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("SYLLABUS_VAR_DIR", str(BASE_DIR / "var")))
+
+# The development key only ever works with DEBUG on: a production deployment that forgot
+# DJANGO_SECRET_KEY refuses to start instead of signing sessions with a public key.
+DEVELOPMENT_SECRET_KEY = "syllabus-development-key-never-use-in-production"  # noqa: S105
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set to a secret value when DJANGO_DEBUG is off"
+    )
+if not SECRET_KEY.strip():
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must not be empty")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "nested_admin",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "curation",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_env() -> dict:
+    default_url = f"sqlite:///{VAR_DIR / 'syllabus.sqlite3'}"
+    url = env_url("DATABASE_URL", default_url, schemes=("sqlite", "postgres", "postgresql"))
+    try:
+        config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    except (ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not memory, for the test database too: the integration tests start real
+        # worker processes that must see what the test wrote.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-syllabus.sqlite3")}
+        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    else:
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {"default": _database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "syllabus"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Email: console by default; SMTP when DJANGO_EMAIL_BACKEND says so.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "syllabus@localhost")
+
+# --- Celery -------------------------------------------------------------------------------
+# Without Redis the broker is kombu's filesystem transport under var/: it needs no server
+# and works across the web, worker and beat processes of `make run`.
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL", REDIS_URL or "filesystem://", schemes=("redis", "rediss", "filesystem")
+)
+CELERY_BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis", "rediss"))
+# Every countdown, ETA and retry stays far below this, or Redis redelivers a task that is
+# merely waiting (FIELD-NOTES: keep ETAs below the visibility timeout).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+if CELERY_BROKER_IS_REDIS:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "syllabus")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 30, 5)
+if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT, or Redis redelivers "
+        "tasks that are still running"
+    )
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Django REST Framework ------------------------------------------------------------------
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
+REST_FRAMEWORK = {
+    # Public reads, writes for authenticated curators only (model permissions), no Basic auth.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CuratorWriteOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.BoundedCursorPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "user": env_str("API_THROTTLE_USER", "1200/minute"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Syllabus API",
+    "DESCRIPTION": "Curated learning resources, topics, recommendation lists and link health.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# CORS: anyone may read the public API without credentials; credentialed requests only
+# from the origins an operator lists.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOW_CREDENTIALS = bool(CORS_ALLOWED_ORIGINS)
+
+# --- Link checking ----------------------------------------------------------------------------
+LINKCHECK_ALLOWED_INTERNAL_HOSTS = frozenset(
+    h.lower() for h in env_list("LINKCHECK_ALLOWED_INTERNAL_HOSTS", "")
+)
+LINKCHECK_CONTACT_URL = env_str(
+    "LINKCHECK_CONTACT_URL", "https://syllabus.invalid/about-our-checker"
+)
+LINKCHECK_CONCURRENCY = env_int("LINKCHECK_CONCURRENCY", 32, minimum=1)
+LINKCHECK_PER_HOST_CONCURRENCY = env_int("LINKCHECK_PER_HOST_CONCURRENCY", 2, minimum=1)
+LINKCHECK_PER_HOST_INTERVAL = env_float("LINKCHECK_PER_HOST_INTERVAL", 1.0, minimum=0.0)
+LINKCHECK_TIMEOUT = env_float("LINKCHECK_TIMEOUT", 10.0, minimum=0.1)
+
+# --- Local admin for `make run` -----------------------------------------------------------------
+SYLLABUS_ADMIN_USERNAME = env_str("SYLLABUS_ADMIN_USERNAME", "admin")
+SYLLABUS_ADMIN_EMAIL = env_str("SYLLABUS_ADMIN_EMAIL", "admin@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Monitoring (issue 4) -----------------------------------------------------------------------
+# Link-health policy and scheduling; docs/workers.md has the table with every default.
+MONITOR_BROKEN_MIN_FAILURES = env_int("MONITOR_BROKEN_MIN_FAILURES", 3, minimum=1)
+MONITOR_BROKEN_MIN_HOURS = env_float("MONITOR_BROKEN_MIN_HOURS", 48.0, minimum=0.0)
+MONITOR_MOVED_MIN_CHECKS = env_int("MONITOR_MOVED_MIN_CHECKS", 2, minimum=1)
+MONITOR_UNVERIFIABLE_MIN_BLOCKED = env_int("MONITOR_UNVERIFIABLE_MIN_BLOCKED", 3, minimum=1)
+MONITOR_HEALTHY_INTERVAL_HOURS = env_float("MONITOR_HEALTHY_INTERVAL_HOURS", 168.0, minimum=0.01)
+MONITOR_SUSPECT_INTERVAL_HOURS = env_float("MONITOR_SUSPECT_INTERVAL_HOURS", 12.0, minimum=0.01)
+MONITOR_BROKEN_INTERVAL_HOURS = env_float("MONITOR_BROKEN_INTERVAL_HOURS", 24.0, minimum=0.01)
+MONITOR_BROKEN_MAX_INTERVAL_HOURS = env_float(
+    "MONITOR_BROKEN_MAX_INTERVAL_HOURS", 720.0, minimum=0.01
+)
+MONITOR_UNVERIFIABLE_INTERVAL_HOURS = env_float(
+    "MONITOR_UNVERIFIABLE_INTERVAL_HOURS", 168.0, minimum=0.01
+)
+MONITOR_JITTER = env_float("MONITOR_JITTER", 0.1, minimum=0.0)
+if MONITOR_JITTER >= 1:
+    raise ImproperlyConfigured(f"MONITOR_JITTER must be below 1, got {MONITOR_JITTER}")
+# How often the default beat schedule runs the dispatcher (created once; edit it in the admin).
+MONITOR_DISPATCH_EVERY_SECONDS = env_int("MONITOR_DISPATCH_EVERY_SECONDS", 60, minimum=5)
+# Most resources one dispatcher run claims, and how many go in one check task.
+MONITOR_DISPATCH_LIMIT = env_int("MONITOR_DISPATCH_LIMIT", 5000, minimum=1)
+MONITOR_BATCH_SIZE = env_int("MONITOR_BATCH_SIZE", 50, minimum=1)
+# A claimed resource is not claimed again for this long: a check lost between the claim and
+# the broker is dispatched again once it expires.
+MONITOR_LEASE_SECONDS = env_int("MONITOR_LEASE_SECONDS", 1800, minimum=30)
+if MONITOR_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "MONITOR_LEASE_SECONDS must exceed CELERY_TASK_TIME_LIMIT, or a running check is "
+        "dispatched a second time"
+    )
+# Deliveries of one check task before its URL is recorded as a check error.
+MONITOR_MAX_DELIVERIES = env_int("MONITOR_MAX_DELIVERIES", 3, minimum=1)
+# Checker-offline guard.
+MONITOR_CANARY_URLS = env_list("MONITOR_CANARY_URLS", "")
+MONITOR_OFFLINE_MIN_HOSTS = env_int("MONITOR_OFFLINE_MIN_HOSTS", 5, minimum=1)
+MONITOR_OFFLINE_HOST_RATIO = env_float("MONITOR_OFFLINE_HOST_RATIO", 0.8, minimum=0.0)
+MONITOR_OFFLINE_RETRY_MINUTES = env_float("MONITOR_OFFLINE_RETRY_MINUTES", 15.0, minimum=0.1)
+# Retention: checks older than this are pruned, except the newest few per resource and every
+# check that caused a health transition.
+MONITOR_RETENTION_DAYS = env_int("MONITOR_RETENTION_DAYS", 90, minimum=1)
+MONITOR_RETENTION_KEEP_PER_RESOURCE = env_int("MONITOR_RETENTION_KEEP_PER_RESOURCE", 10, minimum=0)

@@ -1,0 +1,391 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, URLValidator
+from django.db import models
+from django.db.models import Q
+
+from curation.urlnorm import MAX_URL_LENGTH
+
+HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"])
+
+
+class Difficulty(models.IntegerChoices):
+    # Integers so that ordering by difficulty is beginner < intermediate < advanced.
+    BEGINNER = 1, "Beginner"
+    INTERMEDIATE = 2, "Intermediate"
+    ADVANCED = 3, "Advanced"
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Difficulty:
+        try:
+            return cls[slug.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown difficulty {slug!r}") from None
+
+
+class Kind(models.TextChoices):
+    VIDEO = "video", "Video"
+    ARTICLE = "article", "Article / post"
+    TUTORIAL = "tutorial", "Tutorial"
+    COURSE = "course", "Course"
+    BOOK = "book", "Book"
+    PAPER = "paper", "Paper"
+    INTERACTIVE = "interactive", "Interactive"
+    PODCAST = "podcast", "Podcast"
+    DOCUMENTATION = "documentation", "Documentation"
+    REPOSITORY = "repository", "Repository"
+
+
+class Cost(models.TextChoices):
+    FREE = "free", "Free"
+    FREEMIUM = "freemium", "Freemium"
+    PAID = "paid", "Paid"
+
+
+class PublicationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class HealthState(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown (never checked)"
+    HEALTHY = "healthy", "Healthy"
+    MOVED = "moved", "Moved"
+    SUSPECT = "suspect", "Suspect"
+    BROKEN = "broken", "Broken"
+    UNVERIFIABLE = "unverifiable", "Unverifiable"
+
+
+class CheckSource(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL = "manual", "Check now"
+    COMMAND = "command", "checklinks command"
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    prerequisites = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="required_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from curation.topics import parent_cycle_error
+
+        error = parent_cycle_error(self, self.parent)
+        if error:
+            raise ValidationError({"parent": error})
+
+
+class ResourceQuerySet(models.QuerySet):
+    def published(self) -> ResourceQuerySet:
+        return self.filter(status=PublicationStatus.PUBLISHED)
+
+    def servable(self) -> ResourceQuerySet:
+        """What a learner may be sent to: published and not known to be dead."""
+        return self.published().exclude(health=HealthState.BROKEN)
+
+    def due_for_check(self, now) -> ResourceQuerySet:
+        return self.exclude(status=PublicationStatus.ARCHIVED).filter(
+            Q(next_check_at__lte=now) | Q(next_check_at__isnull=True),
+            Q(check_lease_until__isnull=True) | Q(check_lease_until__lte=now),
+        )
+
+
+class Resource(models.Model):
+    url = models.URLField(max_length=MAX_URL_LENGTH, validators=[HTTP_URL_VALIDATOR])
+    normalized_url = models.CharField(max_length=MAX_URL_LENGTH, unique=True, editable=False)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ARTICLE)
+    difficulty = models.PositiveSmallIntegerField(
+        choices=Difficulty.choices, default=Difficulty.BEGINNER
+    )
+    topics = models.ManyToManyField(Topic, blank=True, related_name="resources")
+    author = models.CharField(max_length=200, blank=True)
+    publisher = models.CharField("publisher / site", max_length=200, blank=True)
+    language = models.CharField(max_length=35, blank=True, help_text="BCP 47 tag, e.g. en")
+    duration_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100_000)]
+    )
+    cost = models.CharField(max_length=10, choices=Cost.choices, default=Cost.FREE)
+    curator_note = models.TextField(blank=True, help_text="Why this is worth a learner's time.")
+    featured = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    # Link health: written by the checker and the monitoring state machine only.
+    health = models.CharField(
+        max_length=15, choices=HealthState.choices, default=HealthState.UNKNOWN, editable=False
+    )
+    health_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_outcome = models.CharField(max_length=20, blank=True, editable=False)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    first_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    consecutive_blocked = models.PositiveIntegerField(default=0, editable=False)
+    consecutive_moves = models.PositiveIntegerField(default=0, editable=False)
+    suggested_url = models.URLField(max_length=MAX_URL_LENGTH, blank=True, editable=False)
+    snoozed_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Metadata fetched from the page, kept apart from what the curator wrote:
+    # {"title": {"value": ..., "source": "og:title", "fetched_at": "..."}, ...}
+    fetched_metadata = models.JSONField(default=dict, blank=True, editable=False)
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    metadata_next_fetch_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ResourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "health"], name="resource_status_health"),
+            models.Index(fields=["next_check_at"], name="resource_next_check"),
+            models.Index(fields=["metadata_next_fetch_at"], name="resource_next_metadata"),
+            models.Index(fields=["difficulty", "id"], name="resource_difficulty"),
+            models.Index(fields=["kind"], name="resource_kind"),
+            models.Index(fields=["featured"], name="resource_featured"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+    @property
+    def difficulty_slug(self) -> str:
+        return Difficulty(self.difficulty).slug
+
+
+class LinkCheck(models.Model):
+    """One check of a resource's URL, as the checker engine reported it."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="checks")
+    checked_at = models.DateTimeField(db_index=True)
+    url = models.URLField(max_length=MAX_URL_LENGTH, blank=True)
+    outcome = models.CharField(max_length=20)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_url = models.TextField(blank=True)
+    redirect_chain = models.JSONField(default=list, blank=True)
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    rule = models.CharField(max_length=60, blank=True)
+    source = models.CharField(
+        max_length=10, choices=CheckSource.choices, default=CheckSource.SCHEDULED
+    )
+    # The dispatch that asked for this check: a redelivered task carries the same token,
+    # so its duplicate result is recognised and not counted twice.
+    dispatch_token = models.CharField(max_length=64, blank=True)
+    # False when the check ran while the checker itself was offline: kept as evidence,
+    # but it changed no health state.
+    counted = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["resource", "-checked_at"], name="check_resource_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "dispatch_token"],
+                condition=~Q(dispatch_token=""),
+                name="check_unique_dispatch",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} at {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class HealthTransition(models.Model):
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=15, choices=HealthState.choices)
+    to_state = models.CharField(max_length=15, choices=HealthState.choices)
+    at = models.DateTimeField(db_index=True)
+    link_check = models.ForeignKey(
+        LinkCheck, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["to_state", "at"], name="transition_state_time")]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} -> {self.to_state}"
+
+
+class CheckerIncident(models.Model):
+    """A time the checker itself lost the network: its checks changed no health state."""
+
+    started_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200)
+    detail = models.JSONField(default=dict, blank=True)
+    checks_discarded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Checker offline since {self.started_at:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class SuggestionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class MetadataSuggestion(models.Model):
+    """A fetched value that differs from what the curator wrote, for the curator to decide."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="suggestions")
+    field = models.CharField(max_length=40)
+    current_value = models.TextField(blank=True)
+    suggested_value = models.TextField()
+    value_hash = models.CharField(max_length=64, editable=False)
+    source = models.CharField(max_length=60, blank=True)
+    status = models.CharField(
+        max_length=10, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "field", "value_hash"], name="suggestion_unique_value"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.suggested_value[:60]}"
+
+
+class Collection(models.Model):
+    """A curated recommendation list: ordered sections, each with ordered items."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    intro = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollectionSection(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="sections")
+    title = models.CharField(max_length=200)
+    intro = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollectionItem(models.Model):
+    section = models.ForeignKey(CollectionSection, on_delete=models.CASCADE, related_name="items")
+    # PROTECT: a resource on a published list is archived, never silently dropped from it.
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="collection_items"
+    )
+    note = models.TextField(blank=True, help_text="Why this list recommends it, here.")
+    required = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "resource"], name="item_unique_in_section")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.resource)
+
+
+class ReportStatus(models.TextChoices):
+    CLAIMED = "claimed", "Being generated"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class LinkReport(models.Model):
+    """A stored link-health report for one period; one row per period, claimed exactly once."""
+
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ReportStatus.choices, default=ReportStatus.CLAIMED
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_recipients = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-period_end"]
+        constraints = [
+            models.UniqueConstraint(fields=["period_start", "period_end"], name="report_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"Link report {self.period_start:%Y-%m-%d} – {self.period_end:%Y-%m-%d}"

@@ -1,0 +1,191 @@
+"""Writes and workflows for resources, topics and collections.
+
+Every function here is what a view, the admin, a command or a task calls to change the
+catalogue: they validate, write in one transaction, and raise domain errors that callers
+map to HTTP or form errors in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from curation.models import (
+    Collection,
+    CollectionItem,
+    CollectionSection,
+    PublicationStatus,
+    Resource,
+    Topic,
+)
+from curation.topics import parent_cycle_error, prerequisite_cycle_error
+from curation.urlnorm import InvalidURL, normalize_url
+
+
+class DuplicateResource(Exception):
+    """The URL is already in the catalogue, under another resource."""
+
+    def __init__(self, existing: Resource):
+        self.existing = existing
+        super().__init__(
+            f"This URL is already in the catalogue as “{existing.title}” (resource #{existing.pk})."
+        )
+
+
+def normalized_or_error(url: str, *, field: str = "url") -> str:
+    try:
+        return normalize_url(url)
+    except InvalidURL as exc:
+        raise ValidationError({field: str(exc)}) from None
+
+
+def find_duplicate(url: str, *, exclude_id: int | None = None) -> Resource | None:
+    normalized = normalized_or_error(url)
+    found = Resource.objects.filter(normalized_url=normalized)
+    if exclude_id is not None:
+        found = found.exclude(pk=exclude_id)
+    return found.first()
+
+
+RESOURCE_WRITABLE_FIELDS = frozenset(
+    {
+        "url", "title", "description", "kind", "difficulty", "author", "publisher",
+        "language", "duration_minutes", "cost", "curator_note", "featured", "status",
+    }
+)  # fmt: skip
+
+
+def _schedule_after_create(resource: Resource) -> None:
+    # Deferred import: tasks import services, and a new resource should be checked and
+    # described without anyone asking, once the row is committed.
+    from curation import tasks
+
+    tasks.enqueue_new_resource_work(resource.pk)
+
+
+@transaction.atomic
+def create_resource(*, created_by=None, topics: Iterable[Topic] = (), **fields: Any) -> Resource:
+    """Create a resource, or raise DuplicateResource / ValidationError.
+
+    Two concurrent inserts of the same URL leave one row: the unique constraint on the
+    normalized URL decides, and the loser gets DuplicateResource naming the winner.
+    """
+    unknown = set(fields) - RESOURCE_WRITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
+    resource = Resource(created_by=created_by, **fields)
+    resource.normalized_url = normalized_or_error(resource.url)
+    existing = Resource.objects.filter(normalized_url=resource.normalized_url).first()
+    if existing is not None:
+        raise DuplicateResource(existing)
+    resource.full_clean(exclude=["normalized_url"])
+    try:
+        with transaction.atomic():
+            resource.save()
+    except IntegrityError:
+        existing = Resource.objects.filter(normalized_url=resource.normalized_url).first()
+        if existing is None:
+            raise
+        raise DuplicateResource(existing) from None
+    resource.topics.set(topics)
+    transaction.on_commit(lambda: _schedule_after_create(resource))
+    return resource
+
+
+@transaction.atomic
+def update_resource(
+    resource: Resource, *, topics: Iterable[Topic] | None = None, **fields: Any
+) -> Resource:
+    """Update curated fields; a changed URL is re-normalized and checked for duplicates."""
+    unknown = set(fields) - RESOURCE_WRITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
+    url_changed = "url" in fields and fields["url"] != resource.url
+    for name, value in fields.items():
+        setattr(resource, name, value)
+    if url_changed:
+        resource.normalized_url = normalized_or_error(resource.url)
+        existing = find_duplicate(resource.url, exclude_id=resource.pk)
+        if existing is not None:
+            raise DuplicateResource(existing)
+        # A new address has a new health history: check it soon.
+        resource.next_check_at = None
+    resource.full_clean(exclude=["normalized_url"])
+    try:
+        with transaction.atomic():
+            resource.save()
+    except IntegrityError:
+        existing = find_duplicate(resource.url, exclude_id=resource.pk)
+        if existing is None:
+            raise
+        raise DuplicateResource(existing) from None
+    if topics is not None:
+        resource.topics.set(topics)
+    return resource
+
+
+def set_resources_status(resource_ids: Iterable[int], *, status: str) -> int:
+    """Publish, unpublish or archive many resources at once; returns how many changed."""
+    if status not in PublicationStatus.values:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    return (
+        Resource.objects.filter(pk__in=list(resource_ids))
+        .exclude(status=status)
+        .update(status=status, updated_at=timezone.now())
+    )
+
+
+def set_resources_difficulty(resource_ids: Iterable[int], *, difficulty: int) -> int:
+    return (
+        Resource.objects.filter(pk__in=list(resource_ids))
+        .exclude(difficulty=difficulty)
+        .update(difficulty=difficulty, updated_at=timezone.now())
+    )
+
+
+def archive_resource(resource: Resource) -> Resource:
+    resource.status = PublicationStatus.ARCHIVED
+    resource.save(update_fields=["status", "updated_at"])
+    return resource
+
+
+@transaction.atomic
+def save_topic(topic: Topic, *, prerequisites: Iterable[Topic] | None = None) -> Topic:
+    """Save a topic, refusing any cycle in the tree or in the prerequisites."""
+    error = parent_cycle_error(topic, topic.parent)
+    if error:
+        raise ValidationError({"parent": error})
+    topic.full_clean()
+    topic.save()
+    if prerequisites is not None:
+        chosen = list(prerequisites)
+        error = prerequisite_cycle_error(topic, chosen)
+        if error:
+            raise ValidationError({"prerequisites": error})
+        topic.prerequisites.set(chosen)
+    return topic
+
+
+def validate_collection_item(item: CollectionItem) -> None:
+    if item.resource_id and item.resource.status == PublicationStatus.ARCHIVED:
+        raise ValidationError({"resource": "An archived resource cannot be added to a list."})
+
+
+@transaction.atomic
+def reorder_section_items(section: CollectionSection, *, item_ids: list[int]) -> None:
+    """Give the section's items the order of `item_ids`, which must name each item once."""
+    current = set(section.items.values_list("id", flat=True))
+    if set(item_ids) != current or len(item_ids) != len(current):
+        raise ValidationError({"items": "The new order must list every item of the section once."})
+    for position, item_id in enumerate(item_ids, start=1):
+        CollectionItem.objects.filter(pk=item_id).update(position=position)
+
+
+def publish_collection(collection: Collection) -> Collection:
+    collection.status = PublicationStatus.PUBLISHED
+    collection.save(update_fields=["status", "updated_at"])
+    return collection
