@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from curation import services
 from curation.admin_health import HealthAdminMixin
-from curation.admin_metadata import MetadataAdminMixin
+from curation.admin_metadata import MetadataAdminMixin, MetadataSuggestionInline
 from curation.models import (
     Collection,
     CollectionItem,
@@ -167,7 +167,7 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["topics"]
     list_select_related = []
     date_hierarchy = "created_at"
-    inlines = [LinkCheckInline]
+    inlines = [MetadataSuggestionInline, LinkCheckInline]
     readonly_fields_base = (
         "normalized_url", "health", "health_changed_at", "last_checked_at", "last_outcome",
         "last_status_code", "next_check_at", "consecutive_failures", "suggested_url",
@@ -211,6 +211,14 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
             *self.health_readonly_fields,
             *self.metadata_readonly_fields,
         )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and self.health_readonly_fields:
+            fieldsets.append(("Health evidence", {"fields": list(self.health_readonly_fields)}))
+        if obj is not None and self.metadata_readonly_fields:
+            fieldsets.append(("Page metadata", {"fields": list(self.metadata_readonly_fields)}))
+        return fieldsets
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("topics")

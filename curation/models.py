@@ -114,7 +114,8 @@ class ResourceQuerySet(models.QuerySet):
 class Resource(models.Model):
     url = models.URLField(max_length=MAX_URL_LENGTH, validators=[HTTP_URL_VALIDATOR])
     normalized_url = models.CharField(max_length=MAX_URL_LENGTH, unique=True, editable=False)
-    title = models.CharField(max_length=300)
+    # Optional: a curator may add just the address and let the page's own title fill it in.
+    title = models.CharField(max_length=300, blank=True)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ARTICLE)
     difficulty = models.PositiveSmallIntegerField(

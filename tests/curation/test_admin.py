@@ -10,6 +10,13 @@ from tests.factories import ResourceFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 
+# The resource page's read-only inlines still post their management forms.
+EMPTY_INLINES = {
+    f"{prefix}-{field}": "0"
+    for prefix in ("checks", "suggestions")
+    for field in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
+
 
 def form_data(html: str, form_id: str) -> dict[str, object]:
     """The fields a browser would submit for the form, as the page rendered them."""
@@ -85,8 +92,7 @@ def test_a_curator_adds_a_resource_in_the_admin(curator_client, curator):
             "topics": [topic.pk],
             "cost": "free",
             "status": "draft",
-            "checks-TOTAL_FORMS": "0",
-            "checks-INITIAL_FORMS": "0",
+            **EMPTY_INLINES,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -107,8 +113,7 @@ def test_the_admin_refuses_a_duplicate_and_names_the_existing_resource(curator_c
             "difficulty": "1",
             "cost": "free",
             "status": "draft",
-            "checks-TOTAL_FORMS": "0",
-            "checks-INITIAL_FORMS": "0",
+            **EMPTY_INLINES,
         },
     )
     assert response.status_code == 200

@@ -45,6 +45,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, stop)
+        parent = os.getppid()
         try:
             for name, command in commands.items():
                 # Each child leads its own process group so that stopping it also stops
@@ -53,6 +55,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"started {name} (pid {children[name].pid})")
             self.stdout.write(self.style.SUCCESS(f"Syllabus is running: http://{addr}/admin/"))
             while not stopping:
+                if os.getppid() != parent:
+                    # `make` (or the shell) is gone without passing on a signal: so are we.
+                    self.stderr.write("parent process exited: stopping")
+                    break
                 for name, child in children.items():
                     if child.poll() is not None:
                         self.stderr.write(f"{name} exited with code {child.returncode}: stopping")

@@ -1,0 +1,1 @@
+"""The link-checking and metadata engine: plain Python, no Django imports."""

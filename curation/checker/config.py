@@ -1,0 +1,130 @@
+"""Checker settings as one immutable value, built from plain values (never from Django)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = "0.1"
+DEFAULT_CONTACT_URL = "https://github.com/syllabus-project/syllabus"
+
+# getaddrinfo-compatible: (host, port) -> list of addrinfo tuples. Injected by tests so that no
+# name is ever sent to a real resolver (the machines running them have no internet).
+Resolver = Callable[[str, int], list[tuple[Any, ...]]]
+
+
+def system_resolver(host: str, port: int) -> list[tuple[Any, ...]]:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+@dataclass(frozen=True)
+class CheckerConfig:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    # Total wall-clock budget for one URL: every hop, retry and body read shares it.
+    deadline: float = 30.0
+    max_redirects: int = 10
+    # Cap on body bytes *after* decompression, for callers that want a whole page (metadata).
+    max_body_bytes: int = 1024 * 1024
+    # What the checker itself reads of an HTML page to spot soft-404s and bot walls.
+    sniff_bytes: int = 64 * 1024
+    retries: int = 2
+    backoff: float = 0.5
+    max_backoff: float = 4.0
+    # Longest Retry-After we are willing to sit out inside one check; beyond it -> blocked.
+    retry_after_budget: float = 10.0
+    contact_url: str = DEFAULT_CONTACT_URL
+    allowed_internal_hosts: frozenset[str] = frozenset()
+    concurrency: int = 32
+    per_host_concurrency: int = 2
+    per_host_interval: float = 1.0
+    # How many input URLs check_many may hold in memory while looking for a host with a free slot.
+    lookahead: int = 2000
+    resolver: Resolver | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.per_host_concurrency < 1:
+            raise ValueError("concurrency and per_host_concurrency must be at least 1")
+        if self.max_redirects < 0 or self.retries < 0:
+            raise ValueError("max_redirects and retries must not be negative")
+        if min(self.connect_timeout, self.read_timeout, self.deadline) <= 0:
+            raise ValueError("timeouts must be positive")
+        # Retries are bounded by count and by the per-URL deadline; cap them anyway so a typo
+        # in a setting cannot turn one check into minutes of hammering.
+        if self.retries > 10:
+            raise ValueError("retries must be at most 10")
+
+    @property
+    def user_agent(self) -> str:
+        return f"SyllabusLinkChecker/{VERSION} (+{self.contact_url})"
+
+    def resolve(self, host: str, port: int) -> list[tuple[Any, ...]]:
+        return (self.resolver or system_resolver)(host, port)
+
+
+def parse_allowed_hosts(value: str) -> frozenset[str]:
+    """Parse LINKCHECK_ALLOWED_INTERNAL_HOSTS: comma-separated "host" or "host:port" entries."""
+    entries = set()
+    for raw in value.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        host, port = _split_host_port(entry)
+        if not host or any(c in host for c in "/@?#\\ "):
+            raise ValueError(f"invalid host in allowed internal hosts: {raw.strip()!r}")
+        entries.add(f"{host}:{port}" if port is not None else host)
+    return frozenset(entries)
+
+
+def _split_host_port(entry: str) -> tuple[str, int | None]:
+    if entry.startswith("["):
+        end = entry.find("]")
+        if end == -1:
+            raise ValueError(f"invalid IPv6 host: {entry!r}")
+        host, rest = entry[: end + 1], entry[end + 1 :]
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise ValueError(f"invalid host entry: {entry!r}")
+        port_text = rest[1:]
+    elif entry.count(":") == 1:
+        host, port_text = entry.split(":")
+    elif ":" in entry:
+        # A bare IPv6 address without brackets: no port possible.
+        return f"[{entry}]", None
+    else:
+        return entry, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"invalid port in allowed internal hosts: {entry!r}")
+    return host, int(port_text)
+
+
+def config_from_settings(values: Mapping[str, Any], **overrides: Any) -> CheckerConfig:
+    """Build a CheckerConfig from LINKCHECK_* values (missing keys keep their defaults)."""
+    kwargs: dict[str, Any] = {}
+    allowed = values.get("LINKCHECK_ALLOWED_INTERNAL_HOSTS")
+    if isinstance(allowed, str):
+        allowed = parse_allowed_hosts(allowed)
+    if allowed is not None:
+        kwargs["allowed_internal_hosts"] = frozenset(allowed)
+    for key in ("LINKCHECK_USER_AGENT_CONTACT", "LINKCHECK_CONTACT_URL"):
+        if values.get(key):
+            kwargs["contact_url"] = str(values[key])
+            break
+    for key, name, cast in (
+        ("LINKCHECK_CONCURRENCY", "concurrency", int),
+        ("LINKCHECK_PER_HOST_CONCURRENCY", "per_host_concurrency", int),
+        ("LINKCHECK_PER_HOST_INTERVAL", "per_host_interval", float),
+        ("LINKCHECK_TIMEOUT", "deadline", float),
+    ):
+        if values.get(key) is not None:
+            kwargs[name] = cast(values[key])
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    deadline = kwargs.get("deadline")
+    if deadline is not None:
+        # A short total budget must also shorten the per-operation timeouts.
+        kwargs.setdefault("connect_timeout", min(CheckerConfig.connect_timeout, deadline))
+        kwargs.setdefault("read_timeout", min(CheckerConfig.read_timeout, deadline))
+    return CheckerConfig(**kwargs)

@@ -1,0 +1,262 @@
+"""check_url and check_many: HEAD first, a short GET when the answer needs a body, bounded retries.
+
+HEAD/GET policy: a 2xx HEAD is trusted only for non-HTML resources (PDFs, videos, archives),
+where a GET would download what we do not need. Soft-404s and bot walls live in HTML bodies, so
+for HTML (or an unknown type) we follow with a GET that reads at most `sniff_bytes` and stops at
+the first </h1>: one extra small request buys the truth the four common link checkers miss.
+Anything but a clear 2xx on HEAD (403, 404, 405, 501, 5xx, a reset or timeout...) falls back to
+the GET, which decides, because many servers mishandle HEAD.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import requests
+
+from .classify import classify, is_html
+from .config import CheckerConfig
+from .errors import CheckerError, ConnectionFailure, FetchTimeout
+from .fetch import FetchChain, fetch_following_redirects
+from .guard import AddressPolicy, build_session, parse_target
+from .outcomes import CheckResult, Outcome
+from .politeness import HostLimiter, LocalHostLimiter
+from .scheduler import schedule
+
+K = TypeVar("K")
+SNIFF_STOP_MARKER = b"</h1>"
+TRANSIENT_ERRORS = (ConnectionFailure, FetchTimeout)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now (delta-seconds or an HTTP date), None if absent/garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _result_from_chain(url: str, chain: FetchChain, outcome: Outcome, rule: str) -> CheckResult:
+    return CheckResult(
+        url=url,
+        outcome=outcome,
+        status_code=chain.response.status,
+        final_url=chain.final_url,
+        redirects=list(chain.hops),
+        rule=rule,
+        error=chain.response.body_error,
+    )
+
+
+def _result_from_error(url: str, exc: CheckerError) -> CheckResult:
+    return CheckResult(
+        url=url,
+        outcome=exc.outcome,
+        final_url=exc.url if exc.hops else None,
+        redirects=list(exc.hops),
+        error=str(exc),
+        rule=exc.rule,
+    )
+
+
+class _Check:
+    def __init__(
+        self,
+        url: str,
+        config: CheckerConfig,
+        session: requests.Session,
+        limiter: HostLimiter | None,
+    ) -> None:
+        self.url = url
+        self.config = config
+        self.session = session
+        self.limiter = limiter
+        self.deadline = time.monotonic() + config.deadline
+
+    def run(self) -> CheckResult:
+        target = parse_target(self.url)
+        AddressPolicy(self.config).check_target(target)
+        head = self._head()
+        if head is not None and 200 <= head.response.status < 300 and not is_html(head.response):
+            return _result_from_chain(self.url, head, *classify(self.url, head))
+        return self._get_with_retries()
+
+    def _head(self) -> FetchChain | None:
+        try:
+            chain = fetch_following_redirects(
+                self.session,
+                self.url,
+                method="HEAD",
+                config=self.config,
+                max_bytes=0,
+                deadline=self.deadline,
+                limiter=self.limiter,
+            )
+        except TRANSIENT_ERRORS:
+            # Some servers reset or hang on HEAD only; the GET decides.
+            return None
+        if chain.response.status in (429, 503):
+            # Asking again at once would be rude and pointless: wait as told (within budget).
+            delay = parse_retry_after(chain.response.headers.get("Retry-After"))
+            if delay is not None and delay <= self.config.retry_after_budget:
+                self._wait(delay, chain)
+        return chain
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.config.max_backoff, self.config.backoff * (2**attempt))
+        return base * random.uniform(0.5, 1.0)
+
+    def _wait(self, seconds: float, chain: FetchChain | None) -> bool:
+        """Sleep before a retry if the deadline allows it; False when there is no time left."""
+        if time.monotonic() + seconds >= self.deadline:
+            return False
+        if self.limiter is not None and chain is not None:
+            # The limiter holds the next request to this host; no need to sleep here too.
+            self.limiter.defer(parse_target(chain.final_url).host_key, seconds)
+        else:
+            time.sleep(seconds)
+        return True
+
+    def _get_with_retries(self) -> CheckResult:
+        attempts = self.config.retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                chain = fetch_following_redirects(
+                    self.session,
+                    self.url,
+                    method="GET",
+                    config=self.config,
+                    max_bytes=self.config.sniff_bytes,
+                    deadline=self.deadline,
+                    stop_at=SNIFF_STOP_MARKER,
+                    limiter=self.limiter,
+                )
+            except TRANSIENT_ERRORS as exc:
+                if (
+                    last
+                    or exc.rule == "politeness-wait"
+                    or not self._wait(self._backoff(attempt), None)
+                ):
+                    raise
+                continue
+            outcome, rule = classify(self.url, chain)
+            status = chain.response.status
+            transient = outcome == Outcome.SERVER_ERROR or (
+                outcome == Outcome.BLOCKED and rule == "status-429"
+            )
+            if not transient:
+                return _result_from_chain(self.url, chain, outcome, rule)
+            retry_after = parse_retry_after(chain.response.headers.get("Retry-After"))
+            result = _result_from_chain(self.url, chain, outcome, rule)
+            result.retry_after = retry_after
+            if retry_after is not None and retry_after > self.config.retry_after_budget:
+                if status == 429:
+                    result.rule = "retry-after-over-budget"
+                return result
+            wait = retry_after if retry_after is not None else self._backoff(attempt)
+            if last or not self._wait(wait, chain):
+                return result
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+
+def check_url(
+    url: str,
+    *,
+    config: CheckerConfig,
+    session: requests.Session | None = None,
+    limiter: HostLimiter | None = None,
+) -> CheckResult:
+    """Check one URL. Never raises: every failure is a CheckResult with an outcome and a rule."""
+    started = time.monotonic()
+    own_session = session is None
+    if session is None:
+        session = build_session(config)
+    try:
+        if not isinstance(url, str):
+            result = CheckResult(url=str(url), outcome=Outcome.INVALID_URL, rule="invalid-url")
+        else:
+            result = _Check(url, config, session, limiter).run()
+    except CheckerError as exc:
+        result = _result_from_error(url, exc)
+    except Exception as exc:
+        # One bad URL must not kill a batch or a worker; the rule makes such bugs visible.
+        result = CheckResult(
+            url=url,
+            outcome=Outcome.CONNECTION_ERROR,
+            error=f"{type(exc).__name__}: {exc}",
+            rule="unexpected-error",
+        )
+    finally:
+        if own_session:
+            session.close()
+    result.elapsed_ms = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def host_key(url: str) -> str | None:
+    """The politeness bucket for a URL; None for URLs that will never reach the network."""
+    try:
+        return parse_target(url).host_key
+    except CheckerError:
+        return None
+
+
+def check_many(
+    urls: Iterable[str],
+    *,
+    config: CheckerConfig,
+    limiter: HostLimiter | None = None,
+) -> Iterator[CheckResult]:
+    """Check URLs concurrently, yielding results as they complete (not in input order)."""
+    for _, result in check_many_keyed(((url, url) for url in urls), config=config, limiter=limiter):
+        yield result
+
+
+def check_many_keyed(
+    items: Iterable[tuple[K, str]],
+    *,
+    config: CheckerConfig,
+    limiter: HostLimiter | None = None,
+) -> Iterator[tuple[K, CheckResult]]:
+    """Like check_many, for (key, url) pairs: yields (key, result) so callers can match them up
+    (a resource id, an input line) without keeping a map of everything in flight."""
+    if limiter is None:
+        limiter = LocalHostLimiter(
+            per_host_concurrency=config.per_host_concurrency,
+            per_host_interval=config.per_host_interval,
+        )
+    session = build_session(config)
+    active_limiter = limiter
+
+    def ready_in(key: object) -> float:
+        return active_limiter.delay(key) if isinstance(key, str) else 0.0
+
+    def work(item: tuple[K, str]) -> tuple[K, CheckResult]:
+        return item[0], check_url(item[1], config=config, session=session, limiter=limiter)
+
+    try:
+        yield from schedule(
+            items,
+            key=lambda item: host_key(item[1]),
+            work=work,
+            concurrency=config.concurrency,
+            per_key=config.per_host_concurrency,
+            lookahead=config.lookahead,
+            ready_in=ready_in,
+        )
+    finally:
+        session.close()

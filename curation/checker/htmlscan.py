@@ -1,0 +1,106 @@
+"""A forgiving scan of the start of an HTML page: title, first <h1>, a bit of visible text.
+
+Built on the standard library's tokenizer, which copes with broken markup and binary junk;
+the classifier only needs a few short strings, never a tree.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+MAX_TEXT_CHARS = 4000
+MAX_FIELD_CHARS = 500
+_SKIP_TEXT_IN = frozenset({"script", "style", "noscript", "template", "svg", "head", "title"})
+
+
+@dataclass(frozen=True)
+class PageSummary:
+    title: str = ""
+    h1: str = ""
+    text: str = ""  # visible text, whitespace collapsed, at most MAX_TEXT_CHARS
+    text_length: int = 0  # visible characters seen (may exceed len(text))
+
+
+def decode_body(body: bytes, content_type: str = "") -> str:
+    """Good-enough decoding for spotting phrases: declared charset, then UTF-8, then cp1252."""
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            try:
+                codecs.lookup(value.strip().strip("\"'"))
+                return body.decode(value.strip().strip("\"'"), errors="replace")
+            except LookupError:
+                break
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(body) - 3:
+            # Our byte cap cut the last character in half.
+            return body[: exc.start].decode("utf-8")
+        return body.decode("cp1252", errors="replace")
+
+
+class _Scanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.h1: list[str] = []
+        self.text: list[str] = []
+        self.text_length = 0
+        self._stack: list[str] = []
+        self._in_title = False
+        self._in_h1 = False
+        self._h1_done = False
+        self._title_done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title" and not self._title_done:
+            self._in_title = True
+        elif tag == "h1" and not self._h1_done:
+            self._in_h1 = True
+        if tag in _SKIP_TEXT_IN:
+            self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self._in_title:
+            self._in_title = False
+            self._title_done = True
+        elif tag == "h1" and self._in_h1:
+            self._in_h1 = False
+            self._h1_done = True
+        if tag in _SKIP_TEXT_IN and tag in self._stack:
+            while self._stack and self._stack.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        if self._in_h1:
+            self.h1.append(data)
+        if not self._stack and not self._in_title:
+            words = data.split()
+            if words:
+                self.text_length += sum(len(w) + 1 for w in words)
+                if sum(len(t) + 1 for t in self.text) < MAX_TEXT_CHARS:
+                    self.text.append(" ".join(words))
+
+
+def _clean(parts: list[str]) -> str:
+    return " ".join(" ".join(parts).split())[:MAX_FIELD_CHARS]
+
+
+def scan_html(body: bytes, content_type: str = "") -> PageSummary:
+    scanner = _Scanner()
+    # Best effort: keep whatever the tokenizer saw before choking on hostile markup.
+    with contextlib.suppress(Exception):
+        scanner.feed(decode_body(body, content_type))
+        scanner.close()
+    return PageSummary(
+        title=_clean(scanner.title),
+        h1=_clean(scanner.h1),
+        text=" ".join(scanner.text)[:MAX_TEXT_CHARS],
+        text_length=scanner.text_length,
+    )

@@ -1,0 +1,78 @@
+"""What a link check can conclude, and the record of one check."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    REDIRECTED = "redirected"
+    NOT_FOUND = "not_found"
+    SOFT_404 = "soft_404"
+    SERVER_ERROR = "server_error"
+    BLOCKED = "blocked"
+    HTTP_ERROR = "http_error"
+    TIMEOUT = "timeout"
+    DNS_ERROR = "dns_error"
+    CONNECTION_ERROR = "connection_error"
+    TLS_ERROR = "tls_error"
+    REDIRECT_LOOP = "redirect_loop"
+    FORBIDDEN_TARGET = "forbidden_target"
+    INVALID_URL = "invalid_url"
+
+
+# Outcomes that mean "the link is (probably) broken" and make the command exit 1.
+# blocked, http_error, forbidden_target and invalid_url are deliberately absent:
+# a bot wall is not a broken link, and the other two are about our input or policy.
+FAILING_OUTCOMES: frozenset[Outcome] = frozenset(
+    {
+        Outcome.NOT_FOUND,
+        Outcome.SOFT_404,
+        Outcome.SERVER_ERROR,
+        Outcome.DNS_ERROR,
+        Outcome.CONNECTION_ERROR,
+        Outcome.TLS_ERROR,
+        Outcome.REDIRECT_LOOP,
+        Outcome.TIMEOUT,
+    }
+)
+
+
+@dataclass
+class Hop:
+    """One response in a redirect chain: the URL requested and the status it answered."""
+
+    url: str
+    status: int
+
+
+@dataclass
+class CheckResult:
+    url: str
+    outcome: Outcome
+    status_code: int | None = None
+    final_url: str | None = None
+    redirects: list[Hop] = field(default_factory=list)
+    elapsed_ms: int = 0
+    error: str = ""
+    rule: str = ""
+    retry_after: float | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome in FAILING_OUTCOMES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "outcome": str(self.outcome),
+            "status_code": self.status_code,
+            "final_url": self.final_url,
+            "redirects": [asdict(hop) for hop in self.redirects],
+            "elapsed_ms": self.elapsed_ms,
+            "error": self.error,
+            "rule": self.rule,
+        }

@@ -1,0 +1,211 @@
+"""Per-host politeness: in-flight limit, minimum interval between request starts, Retry-After.
+
+Every request the checker makes (each hop, each retry) takes a slot here first. Two backends share
+one interface: LocalHostLimiter for one process, RedisHostLimiter for all workers on all machines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import FetchTimeout
+
+# How long a waiter sleeps at most between two looks at a host that is full, in seconds.
+POLL_INTERVAL = 0.05
+PURGE_EVERY = 4096
+
+
+class HostLimiter(Protocol):
+    def try_acquire(self, host: str) -> tuple[str | None, float]:
+        """Take a slot now if allowed: (token, 0.0), else (None, seconds worth waiting)."""
+        ...
+
+    def release(self, host: str, token: str) -> None: ...
+
+    def defer(self, host: str, seconds: float) -> None:
+        """Hold every new request to this host for `seconds` (Retry-After for the whole host)."""
+        ...
+
+    def acquire(self, host: str, *, deadline: float | None = None) -> str: ...
+
+    def delay(self, host: str) -> float:
+        """Seconds before the interval or a deferral lets a new request to this host start."""
+        ...
+
+
+def blocking_acquire(limiter: HostLimiter, host: str, deadline: float | None) -> str:
+    """Wait for a slot, but never beyond the caller's deadline (raises FetchTimeout)."""
+    while True:
+        token, wait = limiter.try_acquire(host)
+        if token is not None:
+            return token
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= wait:
+                raise FetchTimeout(
+                    f"no request slot for {host} before the deadline", rule="politeness-wait"
+                )
+        time.sleep(min(max(wait, 0.001), 1.0))
+
+
+@dataclass
+class _HostState:
+    in_flight: int = 0
+    next_start: float = 0.0
+
+
+class LocalHostLimiter:
+    """In-process, thread-safe limiter."""
+
+    def __init__(self, *, per_host_concurrency: int, per_host_interval: float) -> None:
+        self.per_host_concurrency = per_host_concurrency
+        self.per_host_interval = per_host_interval
+        self._lock = threading.Lock()
+        self._hosts: dict[str, _HostState] = {}
+        self._acquisitions = 0
+
+    def try_acquire(self, host: str) -> tuple[str | None, float]:
+        now = time.monotonic()
+        with self._lock:
+            self._acquisitions += 1
+            if self._acquisitions % PURGE_EVERY == 0:
+                self._purge(now)
+            state = self._hosts.setdefault(host, _HostState())
+            if state.next_start > now:
+                return None, state.next_start - now
+            if state.in_flight >= self.per_host_concurrency:
+                return None, POLL_INTERVAL
+            state.in_flight += 1
+            state.next_start = now + self.per_host_interval
+            return uuid.uuid4().hex, 0.0
+
+    def _purge(self, now: float) -> None:
+        # Forget hosts that are idle and past their interval, so a run over a million hosts keeps
+        # memory flat. Called with the lock held.
+        idle = [h for h, s in self._hosts.items() if not s.in_flight and s.next_start <= now]
+        for host in idle:
+            del self._hosts[host]
+
+    def release(self, host: str, token: str) -> None:
+        with self._lock:
+            state = self._hosts.get(host)
+            if state is None:
+                return
+            state.in_flight = max(0, state.in_flight - 1)
+            if state.in_flight == 0 and state.next_start <= time.monotonic():
+                # Forget idle hosts so a long run over many hosts keeps memory flat.
+                del self._hosts[host]
+
+    def defer(self, host: str, seconds: float) -> None:
+        with self._lock:
+            state = self._hosts.setdefault(host, _HostState())
+            state.next_start = max(state.next_start, time.monotonic() + seconds)
+
+    def acquire(self, host: str, *, deadline: float | None = None) -> str:
+        return blocking_acquire(self, host, deadline)
+
+    def delay(self, host: str) -> float:
+        with self._lock:
+            state = self._hosts.get(host)
+            return 0.0 if state is None else max(0.0, state.next_start - time.monotonic())
+
+
+# KEYS[1] = slots zset (token -> lease expiry ms), KEYS[2] = next allowed start (ms).
+# ARGV: token, limit, interval_ms, lease_ms. Time comes from the Redis server so that workers on
+# machines with skewed clocks agree. Returns {1, 0} when acquired, else {0, wait_ms}.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
+if nxt > now then
+  return {0, nxt - now}
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return {0, -1}
+end
+local lease = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], lease)
+local interval = tonumber(ARGV[3])
+if interval > 0 then
+  redis.call('SET', KEYS[2], now + interval, 'PX', interval)
+end
+return {1, 0}
+"""
+
+# KEYS[1] = next allowed start (ms); ARGV[1] = delay ms. Only ever pushes the start later.
+_DEFER = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wanted = now + tonumber(ARGV[1])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if wanted > nxt then
+  redis.call('SET', KEYS[1], wanted, 'PX', tonumber(ARGV[1]))
+end
+return wanted
+"""
+
+
+class RedisHostLimiter:
+    """Limiter shared by every worker through Redis.
+
+    In-flight slots are leases: a worker that dies holding one loses it after `lease_seconds`,
+    so the lease must exceed the longest request (the per-URL deadline is a good value).
+    """
+
+    def __init__(
+        self,
+        redis_client: Any,
+        *,
+        per_host_concurrency: int,
+        per_host_interval: float,
+        lease_seconds: float = 60.0,
+        key_prefix: str = "syllabus:linkcheck",
+    ) -> None:
+        self.redis = redis_client
+        self.per_host_concurrency = per_host_concurrency
+        self.per_host_interval = per_host_interval
+        self.lease_ms = max(1, int(lease_seconds * 1000))
+        self.key_prefix = key_prefix
+        self._acquire = redis_client.register_script(_ACQUIRE)
+        self._defer = redis_client.register_script(_DEFER)
+
+    def _keys(self, host: str) -> tuple[str, str]:
+        return f"{self.key_prefix}:{host}:slots", f"{self.key_prefix}:{host}:next"
+
+    def try_acquire(self, host: str) -> tuple[str | None, float]:
+        token = uuid.uuid4().hex
+        slots, nxt = self._keys(host)
+        acquired, wait_ms = self._acquire(
+            keys=[slots, nxt],
+            args=[
+                token,
+                self.per_host_concurrency,
+                int(self.per_host_interval * 1000),
+                self.lease_ms,
+            ],
+        )
+        if int(acquired) == 1:
+            return token, 0.0
+        wait_ms = int(wait_ms)
+        return None, POLL_INTERVAL if wait_ms < 0 else wait_ms / 1000
+
+    def release(self, host: str, token: str) -> None:
+        self.redis.zrem(self._keys(host)[0], token)
+
+    def defer(self, host: str, seconds: float) -> None:
+        if seconds > 0:
+            self._defer(keys=[self._keys(host)[1]], args=[int(seconds * 1000)])
+
+    def acquire(self, host: str, *, deadline: float | None = None) -> str:
+        return blocking_acquire(self, host, deadline)
+
+    def delay(self, host: str) -> float:
+        # The "next start" key expires exactly when the host may be contacted again.
+        pttl = int(self.redis.pttl(self._keys(host)[1]))
+        return max(0, pttl) / 1000

@@ -1,0 +1,149 @@
+"""Per-host limits: the in-process limiter and the Redis one shared by all workers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from curation.checker.errors import FetchTimeout
+from curation.checker.politeness import LocalHostLimiter, RedisHostLimiter
+
+
+def test_the_local_limiter_caps_requests_in_flight_per_host():
+    limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0)
+
+    first, _ = limiter.try_acquire("a:80")
+    second, _ = limiter.try_acquire("a:80")
+    third, wait = limiter.try_acquire("a:80")
+    other, _ = limiter.try_acquire("b:80")
+
+    assert first and second and other
+    assert third is None and wait > 0
+    limiter.release("a:80", first)
+    assert limiter.try_acquire("a:80")[0] is not None
+
+
+def test_the_local_limiter_spaces_request_starts_by_the_interval():
+    limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=30)
+
+    assert limiter.try_acquire("a:80")[0] is not None
+    token, wait = limiter.try_acquire("a:80")
+
+    assert token is None and 29 < wait <= 30
+    assert limiter.delay("a:80") > 29
+
+
+def test_defer_holds_the_whole_host():
+    limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0)
+    limiter.defer("a:80", 60)
+
+    token, wait = limiter.try_acquire("a:80")
+
+    assert token is None and wait > 59
+    assert limiter.try_acquire("b:80")[0] is not None
+
+
+def test_a_blocking_acquire_gives_up_at_the_deadline():
+    limiter = LocalHostLimiter(per_host_concurrency=1, per_host_interval=0)
+    limiter.defer("a:80", 60)
+
+    with pytest.raises(FetchTimeout):
+        limiter.acquire("a:80", deadline=time.monotonic() + 0.1)
+
+
+@pytest.fixture
+def redis_limiter_factory(redis_client):
+    prefix = f"test:linkcheck:{uuid.uuid4().hex}"
+
+    def make(**kwargs):
+        kwargs.setdefault("per_host_concurrency", 2)
+        kwargs.setdefault("per_host_interval", 0)
+        return RedisHostLimiter(redis_client, key_prefix=prefix, **kwargs)
+
+    yield make
+    for key in redis_client.scan_iter(match=f"{prefix}:*"):
+        redis_client.delete(key)
+
+
+@pytest.mark.redis
+def test_the_redis_limiter_caps_in_flight_across_workers(redis_limiter_factory):
+    worker_a, worker_b = redis_limiter_factory(), redis_limiter_factory()
+
+    first, _ = worker_a.try_acquire("h:443")
+    second, _ = worker_b.try_acquire("h:443")
+    third, _ = worker_a.try_acquire("h:443")
+
+    assert first and second and third is None
+    worker_b.release("h:443", second)
+    assert worker_a.try_acquire("h:443")[0] is not None
+
+
+@pytest.mark.redis
+def test_the_redis_limiter_spaces_request_starts(redis_limiter_factory):
+    limiter = redis_limiter_factory(per_host_concurrency=5, per_host_interval=30)
+
+    assert limiter.try_acquire("h:443")[0] is not None
+    token, wait = limiter.try_acquire("h:443")
+
+    assert token is None and 25 < wait <= 30
+    assert limiter.delay("h:443") > 25
+
+
+@pytest.mark.redis
+def test_a_redis_defer_is_seen_by_every_worker(redis_limiter_factory):
+    worker_a, worker_b = redis_limiter_factory(), redis_limiter_factory()
+
+    worker_a.defer("h:443", 60)
+    token, wait = worker_b.try_acquire("h:443")
+
+    assert token is None and wait > 55
+    assert worker_b.try_acquire("other:443")[0] is not None
+
+
+@pytest.mark.redis
+def test_a_defer_never_shortens_an_earlier_one(redis_limiter_factory):
+    limiter = redis_limiter_factory()
+    limiter.defer("h:443", 60)
+    limiter.defer("h:443", 1)
+
+    assert limiter.delay("h:443") > 55
+
+
+@pytest.mark.redis
+def test_a_dead_workers_slot_expires_with_its_lease(redis_limiter_factory):
+    dying = redis_limiter_factory(per_host_concurrency=1, lease_seconds=0.2)
+    survivor = redis_limiter_factory(per_host_concurrency=1, lease_seconds=0.2)
+    assert dying.try_acquire("h:443")[0] is not None  # ...and never released
+    assert survivor.try_acquire("h:443")[0] is None
+
+    time.sleep(0.3)
+
+    assert survivor.try_acquire("h:443")[0] is not None
+
+
+@pytest.mark.redis
+def test_the_redis_keys_expire_on_their_own(redis_limiter_factory, redis_client):
+    limiter = redis_limiter_factory(per_host_interval=5, lease_seconds=10)
+    limiter.try_acquire("h:443")
+
+    ttls = [
+        redis_client.pttl(key) for key in redis_client.scan_iter(match=f"{limiter.key_prefix}:*")
+    ]
+
+    assert ttls and all(0 < ttl <= 10_000 for ttl in ttls)
+
+
+def test_the_local_limiter_forgets_idle_hosts(monkeypatch):
+    monkeypatch.setattr("curation.checker.politeness.PURGE_EVERY", 10)
+    limiter = LocalHostLimiter(per_host_concurrency=1, per_host_interval=0.01)
+    for i in range(50):
+        token, _ = limiter.try_acquire(f"host-{i}:80")
+        limiter.release(f"host-{i}:80", token)
+    time.sleep(0.02)
+
+    for i in range(10):
+        limiter.try_acquire(f"late-{i}:80")
+
+    assert len(limiter._hosts) <= 10

@@ -1,0 +1,81 @@
+"""Open-ended inputs: the engine and the HTML scan never raise, whatever they are fed."""
+
+from __future__ import annotations
+
+import socket
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from curation.checker.engine import check_url
+from curation.checker.guard import build_session
+from curation.checker.htmlscan import scan_html
+from curation.checker.outcomes import CheckResult, Outcome
+from tests.checker.conftest import FakeResolver, config_for
+
+# Everything resolves to nothing and every connect is refused, so a generated URL that happens to
+# name a real public address still cannot leave the machine.
+CONFIG = config_for(resolver=FakeResolver(), deadline=1.0, retries=0)
+SESSION = build_session(CONFIG)
+
+url_like = st.one_of(
+    st.text(max_size=60),
+    st.builds(
+        lambda scheme, host, port, path: f"{scheme}{host}{port}{path}",
+        st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "http:/", "//"]),
+        st.one_of(
+            st.from_regex(r"[a-z0-9.\-]{0,20}", fullmatch=True),
+            st.ip_addresses().map(lambda ip: f"[{ip}]" if ip.version == 6 else str(ip)),
+            st.text(max_size=15),
+            st.sampled_from(
+                ["0x7f.1", "127.1", "2130706433", "[::ffff:7f00:1]", "a@b", "é.example"]
+            ),
+        ),
+        st.one_of(st.just(""), st.integers(-5, 70000).map(lambda p: f":{p}"), st.text(max_size=6)),
+        st.text(max_size=20),
+    ),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(url=url_like)
+def test_check_url_always_returns_a_result_and_never_leaves_the_machine(url, monkeypatch):
+    def refuse(sock, address):
+        raise ConnectionRefusedError(f"refused in test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+    result = check_url(url, config=CONFIG, session=SESSION)
+
+    assert isinstance(result, CheckResult)
+    assert result.url == url
+    assert result.rule != "unexpected-error", result.error
+    assert result.outcome in {
+        Outcome.INVALID_URL,
+        Outcome.FORBIDDEN_TARGET,
+        Outcome.DNS_ERROR,
+        Outcome.CONNECTION_ERROR,
+        Outcome.TIMEOUT,
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.one_of(st.binary(max_size=2000), st.text(max_size=2000).map(str.encode)))
+def test_the_html_scan_never_raises_on_junk(body):
+    summary = scan_html(body, "text/html")
+
+    assert len(summary.title) <= 500 and len(summary.h1) <= 500
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    title=st.text(max_size=80),
+    junk=st.text(alphabet="<>/!-&;#x\"' =abchtiel", max_size=200),
+)
+def test_the_html_scan_finds_a_title_even_around_broken_markup(title, junk):
+    clean = " ".join(title.replace("<", "").replace("&", "").split())
+    body = f"<html><head><title>{clean}</title></head><body>{junk}".encode()
+
+    assert scan_html(body, "text/html").title == clean[:500]

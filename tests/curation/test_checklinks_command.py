@@ -1,0 +1,204 @@
+"""The checklinks command in --input mode: formats, exit codes, progress only on a TTY.
+
+Every URL points at a loopback server started by the test; the `connections` fixture from the
+checker tests fails any attempt to connect elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.checker.conftest import connections, make_server  # noqa: F401 - fixtures
+from tests.checker.servers import page
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = b"<title>Course</title><h1>Course</h1>"
+
+pytestmark = pytest.mark.usefixtures("connections")
+
+
+@pytest.fixture
+def site(make_server, settings):  # noqa: F811 - pytest fixture injection
+    server = make_server()
+    server.routes["/ok"] = page(body=BODY)
+    server.routes["/gone"] = page(404)
+    server.routes["/private"] = page(403)
+    settings.LINKCHECK_ALLOWED_INTERNAL_HOSTS = frozenset({server.host_port})
+    settings.LINKCHECK_PER_HOST_INTERVAL = 0
+    settings.LINKCHECK_TIMEOUT = 5
+    return server
+
+
+def run(*args, stderr=None):
+    out = io.StringIO()
+    code = 0
+    try:
+        call_command("checklinks", *args, stdout=out, stderr=stderr or io.StringIO())
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue()
+
+
+def links_file(tmp_path, *lines, name="links.txt"):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_it_exits_0_and_prints_text_when_every_link_is_healthy(site, tmp_path):
+    path = links_file(tmp_path, "# ok ones", site.url("/ok"), site.url("/private"))
+
+    code, output = run("--input", path)
+
+    assert code == 0
+    assert site.url("/ok") in output and "blocked" in output
+    assert "2 checked" in output and "ok: 1" in output and "blocked: 1" in output
+
+
+def test_it_exits_1_when_a_link_is_failing_and_writes_json(site, tmp_path):
+    path = links_file(tmp_path, site.url("/ok"), site.url("/gone"))
+
+    code, output = run("--input", path, "--format", "json")
+
+    assert code == 1
+    outcomes = {item["url"]: item["outcome"] for item in json.loads(output)}
+    assert outcomes == {site.url("/ok"): "ok", site.url("/gone"): "not_found"}
+
+
+def test_it_writes_a_markdown_table(site, tmp_path):
+    path = links_file(tmp_path, site.url("/ok"))
+
+    code, output = run("--input", path, "--format", "markdown")
+
+    assert code == 0
+    assert output.splitlines()[0] == "| URL | Outcome | Status | Final URL | Rule |"
+    assert f"| {site.url('/ok')} | ok | 200 |" in output
+
+
+def test_a_junk_line_is_reported_as_invalid_with_its_line_number(site, tmp_path):
+    path = links_file(tmp_path, site.url("/ok"), "", "see the course page")
+
+    code, output = run("--input", path, "--format", "json")
+
+    junk = next(item for item in json.loads(output) if item["outcome"] == "invalid_url")
+    assert junk["url"] == "see the course page"
+    assert junk["error"].startswith("line 3:")
+    assert code == 0
+
+
+def test_it_reads_links_from_a_markdown_file(site, tmp_path):
+    path = links_file(tmp_path, f"Read [this]({site.url('/gone')}) first.", name="notes.md")
+
+    code, output = run("--input", path, "--format", "json")
+
+    assert code == 1
+    assert [item["url"] for item in json.loads(output)] == [site.url("/gone")]
+
+
+def test_the_timeout_option_bounds_each_check(site, tmp_path):
+    import time
+
+    def never(h):
+        time.sleep(5)
+
+    site.routes["/slow"] = never
+    path = links_file(tmp_path, site.url("/slow"))
+
+    code, output = run("--input", path, "--format", "json", "--timeout", "1")
+
+    assert code == 1
+    assert json.loads(output)[0]["outcome"] == "timeout"
+
+
+def test_the_concurrency_options_are_accepted(site, tmp_path):
+    path = links_file(tmp_path, site.url("/ok"))
+
+    code, _ = run(
+        "--input", path, "--concurrency", "3", "--per-host-concurrency", "1",
+        "--per-host-interval", "0",
+    )  # fmt: skip
+
+    assert code == 0
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_goes_to_stderr_only_when_it_is_a_tty(site, tmp_path):
+    path = links_file(tmp_path, site.url("/ok"), site.url("/gone"))
+    quiet, tty = io.StringIO(), FakeTTY()
+
+    run("--input", path, stderr=quiet)
+    run("--input", path, stderr=tty)
+
+    assert quiet.getvalue() == ""
+    assert "checked 2, failing 1" in tty.getvalue()
+
+
+def test_an_unreadable_input_file_is_a_usage_error(tmp_path):
+    with pytest.raises(CommandError) as caught:
+        call_command("checklinks", "--input", str(tmp_path / "missing.txt"), stdout=io.StringIO())
+
+    assert caught.value.returncode == 2
+
+
+def test_input_and_catalogue_filters_together_are_a_usage_error(tmp_path):
+    path = links_file(tmp_path, "http://127.0.0.1/")
+
+    with pytest.raises(CommandError) as caught:
+        call_command("checklinks", "--input", path, "--topic", "maths", stdout=io.StringIO())
+
+    assert caught.value.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--input", "missing.txt"], ["--input", "x.txt", "--concurrency", "0"], ["--format", "xml"]],
+)
+def test_usage_errors_exit_2_from_the_command_line(args, tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "checklinks", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert completed.returncode == 2, completed.stderr
+
+
+# Catalogue mode: resources from the database, each result recorded through the service.
+
+
+@pytest.mark.django_db
+def test_without_input_it_checks_the_catalogue_and_records_each_result(site):
+    from curation.models import LinkCheck
+    from tests.factories import ResourceFactory
+
+    healthy = ResourceFactory(url=site.url("/ok"))
+    gone = ResourceFactory(url=site.url("/gone"))
+
+    code, output = run("--all", "--format", "json")
+
+    assert code == 1
+    assert {item["url"] for item in json.loads(output)} == {site.url("/ok"), site.url("/gone")}
+    checks = {c.resource_id: c for c in LinkCheck.objects.all()}
+    assert checks[healthy.id].outcome == "ok" and checks[healthy.id].source == "command"
+    assert checks[gone.id].outcome == "not_found" and checks[gone.id].status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_unknown_topic_slug_is_a_usage_error():
+    with pytest.raises(CommandError) as caught:
+        call_command("checklinks", "--topic", "no-such-topic", stdout=io.StringIO())
+
+    assert caught.value.returncode == 2
