@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from curation.checker.config import parse_allowed_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SYLLABUS_VAR_DIR", str(BASE_DIR / "var")))
@@ -221,9 +222,12 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = bool(CORS_ALLOWED_ORIGINS)
 
 # --- Link checking ----------------------------------------------------------------------------
-LINKCHECK_ALLOWED_INTERNAL_HOSTS = frozenset(
-    h.lower() for h in env_list("LINKCHECK_ALLOWED_INTERNAL_HOSTS", "")
-)
+try:
+    LINKCHECK_ALLOWED_INTERNAL_HOSTS = parse_allowed_hosts(
+        env_str("LINKCHECK_ALLOWED_INTERNAL_HOSTS", "")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"LINKCHECK_ALLOWED_INTERNAL_HOSTS: {exc}") from None
 LINKCHECK_CONTACT_URL = env_str(
     "LINKCHECK_CONTACT_URL", "https://syllabus.invalid/about-our-checker"
 )
@@ -244,6 +248,9 @@ LOGGING = {
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+if not CELERY_BROKER_IS_REDIS:
+    for folder in ("queue", "control"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 
 # --- Monitoring (issue 4) -----------------------------------------------------------------------
 # Link-health policy and scheduling; docs/workers.md has the table with every default.
@@ -287,3 +294,34 @@ MONITOR_OFFLINE_RETRY_MINUTES = env_float("MONITOR_OFFLINE_RETRY_MINUTES", 15.0,
 # check that caused a health transition.
 MONITOR_RETENTION_DAYS = env_int("MONITOR_RETENTION_DAYS", 90, minimum=1)
 MONITOR_RETENTION_KEEP_PER_RESOURCE = env_int("MONITOR_RETENTION_KEEP_PER_RESOURCE", 10, minimum=0)
+
+# --- Metadata (issue 5) -----------------------------------------------------------------------
+METADATA_REFRESH_DAYS = env_int("METADATA_REFRESH_DAYS", 30, minimum=1)
+METADATA_RETRY_HOURS = env_int("METADATA_RETRY_HOURS", 24, minimum=1)
+METADATA_DISPATCH_BATCH = env_int("METADATA_DISPATCH_BATCH", 500, minimum=1)
+
+# --- Reports (issue 7) ------------------------------------------------------------------------
+# Length of a report period. Periods lie on a fixed grid ending at midnight UTC (weekly ones
+# on Mondays), so every trigger in the same period names the same report row.
+REPORT_PERIOD_DAYS = env_int("REPORT_PERIOD_DAYS", 7, minimum=1)
+# When the default beat schedule fires (minute hour day-of-month month day-of-week, UTC).
+# Used only when the schedule is first created; after that the admin's copy is the truth.
+REPORT_SCHEDULE_CRONTAB = env_str("REPORT_SCHEDULE_CRONTAB", "0 6 * * 1")
+if len(REPORT_SCHEDULE_CRONTAB.split()) != 5:
+    raise ImproperlyConfigured(
+        f"REPORT_SCHEDULE_CRONTAB must have 5 fields, got {REPORT_SCHEDULE_CRONTAB!r}"
+    )
+# Email the report only when something changed (a link broke, moved, recovered, became
+# unverifiable, or the checker went offline).
+REPORT_EMAIL_ONLY_ON_CHANGE = env_bool("REPORT_EMAIL_ONLY_ON_CHANGE", True)
+REPORT_EMAIL_SUBJECT_PREFIX = env_str("REPORT_EMAIL_SUBJECT_PREFIX", "[Syllabus] ")
+# Where the admin is served, for the link in the email; empty leaves the link out.
+REPORT_BASE_URL = env_url("REPORT_BASE_URL", "", schemes=("http", "https"))
+# A claim older than this is taken to belong to a dead worker and may be taken over.
+REPORT_CLAIM_TIMEOUT = env_int("REPORT_CLAIM_TIMEOUT", 1800, minimum=60)
+# Rows per listed section (each section still states its full total), domains and lists shown.
+REPORT_LIST_LIMIT = env_int("REPORT_LIST_LIMIT", 200, minimum=1)
+REPORT_TOP_DOMAINS = env_int("REPORT_TOP_DOMAINS", 10, minimum=1)
+REPORT_TOP_COLLECTIONS = env_int("REPORT_TOP_COLLECTIONS", 20, minimum=1)
+# Days of history in the health-over-time chart.
+REPORT_HISTORY_DAYS = env_int("REPORT_HISTORY_DAYS", 28, minimum=2)

@@ -6,10 +6,11 @@ the classifier only needs a few short strings, never a tree.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 from dataclasses import dataclass
 from html.parser import HTMLParser
+
+from curation.checker.decode import decode_html
 
 MAX_TEXT_CHARS = 4000
 MAX_FIELD_CHARS = 500
@@ -22,25 +23,6 @@ class PageSummary:
     h1: str = ""
     text: str = ""  # visible text, whitespace collapsed, at most MAX_TEXT_CHARS
     text_length: int = 0  # visible characters seen (may exceed len(text))
-
-
-def decode_body(body: bytes, content_type: str = "") -> str:
-    """Good-enough decoding for spotting phrases: declared charset, then UTF-8, then cp1252."""
-    for part in content_type.split(";")[1:]:
-        name, _, value = part.partition("=")
-        if name.strip().lower() == "charset":
-            try:
-                codecs.lookup(value.strip().strip("\"'"))
-                return body.decode(value.strip().strip("\"'"), errors="replace")
-            except LookupError:
-                break
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(body) - 3:
-            # Our byte cap cut the last character in half.
-            return body[: exc.start].decode("utf-8")
-        return body.decode("cp1252", errors="replace")
 
 
 class _Scanner(HTMLParser):
@@ -96,7 +78,7 @@ def scan_html(body: bytes, content_type: str = "") -> PageSummary:
     scanner = _Scanner()
     # Best effort: keep whatever the tokenizer saw before choking on hostile markup.
     with contextlib.suppress(Exception):
-        scanner.feed(decode_body(body, content_type))
+        scanner.feed(decode_html(body, content_type or None)[0])
         scanner.close()
     return PageSummary(
         title=_clean(scanner.title),
