@@ -11,7 +11,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from curation import services
+from curation import (
+    admin_reports,  # noqa: F401  (registers the link-report pages)
+    services,
+)
 from curation.admin_health import HealthAdminMixin
 from curation.admin_metadata import MetadataAdminMixin, MetadataSuggestionInline
 from curation.models import (
