@@ -23,8 +23,10 @@ def system_resolver(host: str, port: int) -> list[tuple[Any, ...]]:
 class CheckerConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
-    # Total wall-clock budget for one URL: every hop, retry and body read shares it.
+    # Total budget for one URL: every hop, retry and body read shares it. Waiting for our own
+    # per-host politeness slot does not count, up to max_queue_wait seconds per URL in all.
     deadline: float = 30.0
+    max_queue_wait: float = 60.0
     max_redirects: int = 10
     # Cap on body bytes *after* decompression, for callers that want a whole page (metadata).
     max_body_bytes: int = 1024 * 1024
@@ -51,6 +53,8 @@ class CheckerConfig:
             raise ValueError("max_redirects and retries must not be negative")
         if min(self.connect_timeout, self.read_timeout, self.deadline) <= 0:
             raise ValueError("timeouts must be positive")
+        if self.max_queue_wait < 0:
+            raise ValueError("max_queue_wait must not be negative")
         # Retries are bounded by count and by the per-URL deadline; cap them anyway so a typo
         # in a setting cannot turn one check into minutes of hammering.
         if self.retries > 10:

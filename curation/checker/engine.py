@@ -19,10 +19,10 @@ from typing import TypeVar
 
 import requests
 
-from .classify import classify, is_html
+from .classify import classify, is_html, moved_to
 from .config import CheckerConfig
 from .errors import CheckerError, ConnectionFailure, FetchTimeout
-from .fetch import FetchChain, fetch_following_redirects
+from .fetch import Deadline, FetchChain, fetch_following_redirects
 from .guard import AddressPolicy, build_session, parse_target
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
@@ -30,6 +30,9 @@ from .scheduler import schedule
 
 K = TypeVar("K")
 SNIFF_STOP_MARKER = b"</h1>"
+# The most of a URL's remaining budget that HEAD may use: a server that hangs on HEAD only must
+# leave the GET fallback time to give the real answer.
+HEAD_SHARE = 0.5
 TRANSIENT_ERRORS = (ConnectionFailure, FetchTimeout)
 
 
@@ -50,11 +53,14 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _result_from_chain(url: str, chain: FetchChain, outcome: Outcome, rule: str) -> CheckResult:
+    # For a permanent move, the address to report is where the permanent redirects lead, which
+    # is not where a temporary redirect after them happens to land.
+    final_url = (moved_to(url, chain) if outcome == Outcome.REDIRECTED else None) or chain.final_url
     return CheckResult(
         url=url,
         outcome=outcome,
         status_code=chain.response.status,
-        final_url=chain.final_url,
+        final_url=final_url,
         redirects=list(chain.hops),
         rule=rule,
         error=chain.response.body_error,
@@ -84,7 +90,7 @@ class _Check:
         self.config = config
         self.session = session
         self.limiter = limiter
-        self.deadline = time.monotonic() + config.deadline
+        self.deadline = Deadline.within(config.deadline, queue_allowance=config.max_queue_wait)
 
     def run(self) -> CheckResult:
         target = parse_target(self.url)
@@ -102,7 +108,7 @@ class _Check:
                 method="HEAD",
                 config=self.config,
                 max_bytes=0,
-                deadline=self.deadline,
+                deadline=self.deadline.share(HEAD_SHARE),
                 limiter=self.limiter,
             )
         except TRANSIENT_ERRORS:
@@ -121,7 +127,7 @@ class _Check:
 
     def _wait(self, seconds: float, chain: FetchChain | None) -> bool:
         """Sleep before a retry if the deadline allows it; False when there is no time left."""
-        if time.monotonic() + seconds >= self.deadline:
+        if time.monotonic() + seconds >= self.deadline.at:
             return False
         if self.limiter is not None and chain is not None:
             # The limiter holds the next request to this host; no need to sleep here too.

@@ -7,14 +7,17 @@ hop goes through the guard, the politeness limiter and the same deadline.
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.errors import MissingHeaderBodySeparatorDefect
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 import requests
+from requests.utils import requote_uri
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import ProtocolError, ReadTimeoutError, SSLError
 
@@ -24,6 +27,7 @@ from .errors import (
     ConnectionFailure,
     DNSFailure,
     FetchTimeout,
+    ForbiddenTarget,
     InvalidTarget,
     RedirectLoop,
     TLSFailure,
@@ -34,9 +38,22 @@ from .politeness import HostLimiter
 from .watchdog import watching
 
 READ_CHUNK = 16 * 1024
+# After the stop marker: how much more to read, and how long to wait for it, at most.
+MARKER_TAIL_BYTES = 16 * 1024
+MARKER_TAIL_WAIT = 0.25
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # A URL may come back once (cookie-setting bounces do that); the third visit is a loop.
 MAX_VISITS_PER_URL = 2
+
+
+class _DropHeaderParsingWarnings(logging.Filter):
+    """urllib3 logs a traceback for malformed headers; the fetcher reports them itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to parse headers")
+
+
+logging.getLogger("urllib3.connection").addFilter(_DropHeaderParsingWarnings())
 
 
 @dataclass
@@ -84,6 +101,47 @@ def remaining(deadline: float) -> float:
     return deadline - time.monotonic()
 
 
+class Deadline:
+    """The time budget of one URL, shared by every hop, retry and body read.
+
+    Time spent queueing for our own politeness slot is not the server's doing, so it does not
+    count: each wait pushes the deadline back, up to `queue_allowance` seconds in all. Without
+    that, a polite run (one request per second per host) reports fast pages as timeouts.
+    """
+
+    def __init__(
+        self, at: float, *, queue_allowance: float = 0.0, parent: Deadline | None = None
+    ) -> None:
+        self.at = at
+        self.queue_allowance = queue_allowance
+        self.parent = parent
+
+    @classmethod
+    def within(cls, seconds: float, *, queue_allowance: float = 0.0) -> Deadline:
+        return cls(time.monotonic() + seconds, queue_allowance=queue_allowance)
+
+    def remaining(self) -> float:
+        return remaining(self.at)
+
+    def share(self, fraction: float) -> Deadline:
+        """A sub-budget for one step (HEAD), so that a hang there leaves time for what follows."""
+        at = time.monotonic() + max(0.0, self.remaining()) * fraction
+        return Deadline(at, queue_allowance=self.queue_allowance, parent=self)
+
+    def queued(self, seconds: float) -> None:
+        excused = min(max(0.0, seconds), self.queue_allowance)
+        self.at += excused
+        self.queue_allowance -= excused
+        if self.parent is not None:
+            self.parent.queued(excused)
+
+
+def as_deadline(deadline: float | Deadline, config: CheckerConfig) -> Deadline:
+    if isinstance(deadline, Deadline):
+        return deadline
+    return Deadline(deadline, queue_allowance=config.max_queue_wait)
+
+
 def fetch(
     session: requests.Session,
     url: str,
@@ -91,7 +149,7 @@ def fetch(
     method: str = "GET",
     config: CheckerConfig,
     max_bytes: int,
-    deadline: float,
+    deadline: float | Deadline,
     stop_at: bytes | None = None,
     limiter: HostLimiter | None = None,
     headers: Mapping[str, str] | None = None,
@@ -103,14 +161,17 @@ def fetch(
     A redirect's body is skipped unless read_redirect_body is set. `hop` marks a redirect target
     (a bad scheme there is forbidden_target rather than invalid_url).
 
-    `deadline` is a time.monotonic() instant shared by everything done for one URL. Raises a
-    CheckerError subclass for anything that is not an HTTP response.
+    `deadline` is a time.monotonic() instant (or a Deadline) shared by everything done for one
+    URL. Raises a CheckerError subclass for anything that is not an HTTP response.
     """
+    budget = as_deadline(deadline, config)
     target = parse_target(url, hop=hop)
     AddressPolicy(config).check_target(target)
     token = None
     if limiter is not None:
-        token = limiter.acquire(target.host_key, deadline=deadline)
+        queued_from = time.monotonic()
+        token = limiter.acquire(target.host_key, deadline=budget.at + budget.queue_allowance)
+        budget.queued(time.monotonic() - queued_from)
     try:
         return _fetch_once(
             session,
@@ -118,7 +179,7 @@ def fetch(
             method,
             config,
             max_bytes,
-            deadline,
+            budget.at,
             stop_at,
             headers or {},
             read_redirect_body,
@@ -160,8 +221,18 @@ def _fetch_once(
                     "deadline exceeded waiting for the response headers", rule="deadline"
                 ) from exc
             raise _translate(exc) from exc
+        if watch.fired:
+            # The watch shut the socket mid-headers; http.client took the EOF for their end.
+            _finish(response, complete=False)
+            raise FetchTimeout(
+                "deadline exceeded waiting for the response headers", rule="deadline"
+            )
 
     result = FetchResponse(url=url, status=response.status_code, headers=response.headers)
+    cut_short = _headers_cut_short(response)
+    if cut_short and (method.upper() == "HEAD" or max_bytes <= 0):
+        _finish(response, complete=False)
+        raise ConnectionFailure("malformed or incomplete response headers", rule="bad-headers")
     if result.is_redirect and not read_redirect_body:
         # A redirect's body is noise, and a slow or huge one must not cost us anything.
         _finish(response, complete=False)
@@ -175,7 +246,18 @@ def _fetch_once(
         complete = _read_body(response, result, max_bytes, deadline, stop_at, config)
     finally:
         _finish(response, complete=complete)
+    if cut_short and not result.body:
+        # The connection closed in the middle of the headers: http.client takes what it got
+        # for a complete response, but there is no page here.
+        raise ConnectionFailure("connection closed in the response headers", rule="bad-headers")
     return result
+
+
+def _headers_cut_short(response: requests.Response) -> bool:
+    """http.client saw a header block that did not end with a blank line."""
+    message = getattr(getattr(response.raw, "_original_response", None), "msg", None)
+    defects = getattr(message, "defects", ())
+    return any(isinstance(defect, MissingHeaderBodySeparatorDefect) for defect in defects)
 
 
 def _read_body(
@@ -190,18 +272,24 @@ def _read_body(
     raw = response.raw
     chunks = bytearray()
     marker = stop_at.lower() if stop_at else None
+    # Once the marker is seen, read on only while the rest is already at hand: a small page then
+    # arrives whole (so "this page is short" can be judged), a big or slow one is left unread.
+    tail_until: int | None = None
     while True:
         left = remaining(deadline)
+        if tail_until is not None and left <= 0:
+            return _stopped_at_marker(result, chunks, max_bytes)
         if left <= 0:
             raise FetchTimeout("deadline exceeded while reading the body", rule="deadline")
         # requests' timeout is per socket operation; shrink it to what is left of the deadline
         # so that one blocked read cannot outlive the check (iter_content would not stop a drip).
-        _set_read_timeout(raw, min(config.read_timeout, left))
+        wait = config.read_timeout if tail_until is None else MARKER_TAIL_WAIT
+        _set_read_timeout(raw, min(wait, left))
         try:
             chunk = raw.read1(min(READ_CHUNK, max_bytes - len(chunks) + 1), decode_content=True)
-        except ReadTimeoutError as exc:
-            raise FetchTimeout(f"read timed out: {exc}", rule="read-timeout") from exc
-        except TimeoutError as exc:
+        except (ReadTimeoutError, TimeoutError) as exc:
+            if tail_until is not None:
+                return _stopped_at_marker(result, chunks, max_bytes)
             raise FetchTimeout(f"read timed out: {exc}", rule="read-timeout") from exc
         except (Urllib3HTTPError, OSError) as exc:
             # Corrupt gzip, truncated chunked encoding, a reset mid-body: the server answered,
@@ -214,14 +302,22 @@ def _read_body(
             return True
         search_from = max(0, len(chunks) - len(marker) + 1) if marker else 0
         chunks += chunk
+        if tail_until is not None:
+            if len(chunks) >= tail_until or len(chunks) > max_bytes:
+                return _stopped_at_marker(result, chunks, max_bytes)
+            continue
         if len(chunks) > max_bytes:
             result.body = bytes(chunks[:max_bytes])
             result.truncated = True
             return False
         if marker and marker in chunks[search_from:].lower():
-            result.body = bytes(chunks)
-            result.stopped_at_marker = True
-            return False
+            tail_until = len(chunks) + MARKER_TAIL_BYTES
+
+
+def _stopped_at_marker(result: FetchResponse, chunks: bytearray, max_bytes: int) -> bool:
+    result.body = bytes(chunks[:max_bytes])
+    result.stopped_at_marker = True
+    return False
 
 
 def _set_read_timeout(raw: Any, seconds: float) -> None:
@@ -282,7 +378,12 @@ def redirect_target(current: str, location: str) -> str:
     # Servers send raw UTF-8 bytes that http.client decoded as latin-1.
     with contextlib.suppress(UnicodeError):
         location = location.encode("latin-1").decode("utf-8")
-    return urldefrag(urljoin(current, location.strip()))[0]
+    target = urlsplit(urldefrag(urljoin(current, location.strip()))[0])
+    # Browsers percent-encode spaces and non-ASCII in a Location's path and query (a host
+    # stays as it is: it is IDNA-encoded on connect).
+    return urlunsplit(
+        target._replace(path=requote_uri(target.path), query=requote_uri(target.query))
+    )
 
 
 def fetch_following_redirects(
@@ -292,12 +393,13 @@ def fetch_following_redirects(
     method: str = "GET",
     config: CheckerConfig,
     max_bytes: int,
-    deadline: float,
+    deadline: float | Deadline,
     stop_at: bytes | None = None,
     limiter: HostLimiter | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> FetchChain:
     """Follow redirects hop by hop (each through the guard). Raises CheckerError with .hops set."""
+    budget = as_deadline(deadline, config)
     hops: list[Hop] = []
     visits: dict[str, int] = {}
     current = url
@@ -312,7 +414,7 @@ def fetch_following_redirects(
                 method=method,
                 config=config,
                 max_bytes=max_bytes,
-                deadline=deadline,
+                deadline=budget,
                 stop_at=stop_at,
                 limiter=limiter,
                 headers=headers,
@@ -325,7 +427,18 @@ def fetch_following_redirects(
                 raise RedirectLoop(
                     f"more than {config.max_redirects} redirects", rule="too-many-redirects"
                 )
-            current = redirect_target(current, response.location or "")
+            try:
+                following = redirect_target(current, response.location or "")
+                parse_target(following, hop=True)
+            except (InvalidTarget, ValueError) as exc:
+                # A Location nobody can follow ("http://", a bad port): the server's error, so the
+                # redirect itself is the answer, not an invalid_url that would blame the input.
+                hops.pop()
+                response.body_error = f"unusable Location {response.location!r}: {exc}"
+                return FetchChain(url=url, final_url=current, response=response, hops=hops)
+            except ForbiddenTarget:
+                pass  # fetch() refuses it on the next hop, with the hop recorded.
+            current = following
     except CheckerError as exc:
         exc.hops = hops
         exc.url = current

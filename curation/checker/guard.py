@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import idna
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -133,7 +134,7 @@ def parse_target(url: str, *, hop: bool = False) -> Target:
     host = parsed.host.lower()
     # requests connects where urllib3's parser points; if the standard library reads the same URL
     # differently (the `\@` trick), somebody is playing games with parsers. Refuse outright.
-    other = (split.hostname or "").lower()
+    other = _idna(split.hostname or "")
     if other != host.strip("[]") or (split_port or DEFAULT_PORTS[scheme]) != (
         parsed.port or DEFAULT_PORTS[scheme]
     ):
@@ -199,6 +200,17 @@ class AddressPolicy:
                 if reason:
                     raise ForbiddenTarget(f"{host} -> {reason}", rule="guard-private-address")
         return infos
+
+
+def _idna(host: str) -> str:
+    """The host as urllib3 will send it: lower case, internationalized names IDNA-encoded."""
+    host = host.lower()
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, strict=True, std3_rules=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise InvalidTarget(f"invalid internationalized host {host!r}: {exc}") from exc
 
 
 def _ip_literal(host: str) -> IPAddress | None:

@@ -7,6 +7,7 @@ the classifier only needs a few short strings, never a tree.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -14,7 +15,15 @@ from curation.checker.decode import decode_html
 
 MAX_TEXT_CHARS = 4000
 MAX_FIELD_CHARS = 500
+# A refresh slower than this is a page that lives on its own, not a redirect.
+MAX_REFRESH_DELAY = 5.0
+_REFRESH = re.compile(
+    r"\s*(\d+(?:\.\d*)?)\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE | re.DOTALL
+)
 _SKIP_TEXT_IN = frozenset({"script", "style", "noscript", "template", "svg", "head", "title"})
+# Inside a heading, text nodes join without spaces (<span>4</span><span>0</span><span>4</span>
+# reads "404") except across these.
+_BREAKING = frozenset({"br", "p", "div", "li", "small"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,8 @@ class PageSummary:
     h1: str = ""
     text: str = ""  # visible text, whitespace collapsed, at most MAX_TEXT_CHARS
     text_length: int = 0  # visible characters seen (may exceed len(text))
+    # Target of an immediate <meta http-equiv="refresh"> (as written, maybe relative), or "".
+    refresh_url: str = ""
 
 
 class _Scanner(HTMLParser):
@@ -37,14 +48,19 @@ class _Scanner(HTMLParser):
         self._in_h1 = False
         self._h1_done = False
         self._title_done = False
+        self.refresh_url = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta" and not self.refresh_url:
+            self.refresh_url = _immediate_refresh(dict(attrs))
         if tag == "title" and not self._title_done:
             self._in_title = True
         elif tag == "h1" and not self._h1_done:
             self._in_h1 = True
         if tag in _SKIP_TEXT_IN:
             self._stack.append(tag)
+        if tag in _BREAKING and self._in_h1:
+            self.h1.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title" and self._in_title:
@@ -70,8 +86,18 @@ class _Scanner(HTMLParser):
                     self.text.append(" ".join(words))
 
 
+def _immediate_refresh(attrs: dict[str, str | None]) -> str:
+    """The URL of a meta refresh that fires within MAX_REFRESH_DELAY seconds, else ""."""
+    if (attrs.get("http-equiv") or "").strip().lower() != "refresh":
+        return ""
+    match = _REFRESH.match(attrs.get("content") or "")
+    if match is None or float(match.group(1)) > MAX_REFRESH_DELAY:
+        return ""
+    return match.group(2).strip().strip("'\"").strip()
+
+
 def _clean(parts: list[str]) -> str:
-    return " ".join(" ".join(parts).split())[:MAX_FIELD_CHARS]
+    return " ".join("".join(parts).split())[:MAX_FIELD_CHARS]
 
 
 def scan_html(body: bytes, content_type: str = "") -> PageSummary:
@@ -85,4 +111,5 @@ def scan_html(body: bytes, content_type: str = "") -> PageSummary:
         h1=_clean(scanner.h1),
         text=" ".join(scanner.text)[:MAX_TEXT_CHARS],
         text_length=scanner.text_length,
+        refresh_url=scanner.refresh_url,
     )

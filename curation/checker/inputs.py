@@ -20,6 +20,7 @@ _INLINE_LINK = re.compile(r"\]\(\s*<?(https?://" + _URL_BODY + r")>?(?:\s+[\"'(]
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>")
 _BARE = re.compile(r"https?://[^\s<>\[\]\"'`]+")
 _TRAILING_PUNCTUATION = ".,;:!?*_~"
+_INLINE_CODE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def read_links(path: str | Path) -> Iterator[InputLink]:
 
 
 def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    # utf-8-sig: editors on Windows start files with a BOM, which would spoil the first URL.
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
         yield from enumerate(handle, start=1)
 
 
@@ -81,6 +83,8 @@ def read_markdown_links(path: str | Path) -> Iterator[InputLink]:
             continue
         if fence:
             continue
+        # Inline code is an example, not a link (lychee skips it too).
+        line = _INLINE_CODE.sub(lambda m: " " * len(m.group(0)), line)
         taken: list[tuple[int, int]] = []
         found: list[tuple[int, str]] = []
         for pattern in (_INLINE_LINK, _AUTOLINK):

@@ -7,16 +7,54 @@ items are buffered and at most `concurrency` are running, so memory stays flat f
 
 from __future__ import annotations
 
+import functools
 import heapq
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class _DaemonPool:
+    """Worker threads that never hold the process open.
+
+    concurrent.futures joins its workers at interpreter exit, so an interrupted command would sit
+    out every check in flight (up to a full deadline) before exiting. These threads only do
+    network reads for results nobody will read any more, so abandoning them is safe.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._workers = workers
+        self._name = name
+
+    def submit(self, task: Callable[[], None]) -> None:
+        # The scheduler never has more than `workers` tasks running, so one thread per task
+        # until the limit is reached keeps every task started at once.
+        if len(self._threads) < self._workers:
+            thread = threading.Thread(
+                target=self._run, name=f"{self._name}-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+        self._tasks.put(task)
+
+    def _run(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            task()
+
+    def shutdown(self, *, wait: bool) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
 
 
 class _Failure:
@@ -63,7 +101,9 @@ def schedule(
             # Re-raised in the consumer's thread, where someone can handle it.
             done.put((k, _Failure(exc)))
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkcheck") as pool:
+    pool = _DaemonPool(concurrency, "linkcheck")
+    finished = False
+    try:
         while True:
             while not exhausted and buffered < lookahead:
                 try:
@@ -98,10 +138,11 @@ def schedule(
                 buffered -= 1
                 in_flight[k] = in_flight.get(k, 0) + 1
                 running += 1
-                pool.submit(run, k, item)
+                pool.submit(functools.partial(run, k, item))
                 mark_ready(k)
 
             if running == 0 and not queues and exhausted:
+                finished = True
                 return
             if running == 0 and not parked and not ready and buffered < lookahead:
                 continue  # Room to read more input.
@@ -122,3 +163,7 @@ def schedule(
             if isinstance(result, _Failure):
                 raise result.exc
             yield result
+    finally:
+        # Interrupted (Ctrl-C, a consumer that stopped early): do not sit out the checks in
+        # flight before the caller can report what it has; they end by their own deadline.
+        pool.shutdown(wait=finished)

@@ -191,3 +191,58 @@ def test_too_many_redirects_is_reported_as_a_loop(server):
 
     assert caught.value.rule == "too-many-redirects"
     assert len(caught.value.hops) == 4
+
+
+def chunked(*parts: bytes, pause: float = 0.0):
+    """A chunked 200 (no Content-Length), optionally stalling after the first part."""
+
+    def handler(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        try:
+            for index, part in enumerate(parts):
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                h.wfile.flush()
+                if index == 0 and pause:
+                    time.sleep(pause)
+            h.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # The client stopped reading, as it should.
+
+    return handler
+
+
+def test_a_small_page_is_read_to_its_end_past_the_marker(server):
+    server.routes["/"] = chunked(b"<h1>Oops</h1>", b"<p>We could not find that page.</p>")
+    config = config_for(server)
+
+    response = fetch(
+        build_session(config),
+        server.url("/"),
+        config=config,
+        max_bytes=MIB,
+        deadline=time.monotonic() + 5,
+        stop_at=b"</h1>",
+    )
+
+    assert not response.stopped_at_marker
+    assert response.body.endswith(b"find that page.</p>")
+
+
+def test_a_page_that_stalls_after_the_marker_is_not_waited_for(server):
+    server.routes["/"] = chunked(b"<h1>Course</h1>", b"<p>rest</p>", pause=10)
+    config = config_for(server)
+
+    response = fetch(
+        build_session(config),
+        server.url("/"),
+        config=config,
+        max_bytes=MIB,
+        deadline=time.monotonic() + 3,
+        stop_at=b"</h1>",
+    )
+
+    assert response.stopped_at_marker
+    assert response.body == b"<h1>Course</h1>"

@@ -287,3 +287,13 @@ def test_an_untrusted_certificate_is_a_tls_error(tls_server):
 
 def test_requests_itself_is_not_patched():
     assert requests.Session.request.__module__ == "requests.sessions"
+
+
+def test_an_internationalized_host_name_is_looked_up_in_its_idna_form(connections):
+    resolver = FakeResolver()
+
+    result = check_url("http://bücher.example/", config=config_for(resolver=resolver))
+
+    assert result.outcome == Outcome.DNS_ERROR
+    assert resolver.lookups == ["xn--bcher-kva.example"]
+    assert connections.attempts == []

@@ -134,3 +134,22 @@ def test_the_markdown_format_is_a_table_with_escaped_cells():
         "| http://b.example/old | redirected | 200 | https://b.example/new | redirect-permanent |"
     )
     assert lines[4].startswith("| x\\|y | invalid_url |")
+
+
+def test_a_byte_order_mark_does_not_spoil_the_first_url(tmp_path):
+    source = tmp_path / "links.txt"
+    source.write_bytes("\ufeffhttps://a.example/one\r\nhttps://b.example/two\r\n".encode())
+
+    links = list(read_links(source))
+
+    assert [(link.url, link.error) for link in links] == [
+        ("https://a.example/one", ""),
+        ("https://b.example/two", ""),
+    ]
+
+
+def test_a_url_in_markdown_inline_code_is_an_example_not_a_link(tmp_path):
+    source = tmp_path / "notes.md"
+    source.write_text("Run `curl https://api.example/v1` then read https://docs.example/v1.\n")
+
+    assert [link.url for link in read_links(source)] == ["https://docs.example/v1"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.checker.conftest import connections, make_server  # noqa: F401 - fixtures
-from tests.checker.servers import page
+from tests.checker.servers import page, slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = b"<title>Course</title><h1>Course</h1>"
@@ -174,6 +176,33 @@ def test_usage_errors_exit_2_from_the_command_line(args, tmp_path):
     )
 
     assert completed.returncode == 2, completed.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_json_report_is_still_a_valid_array(make_server, tmp_path, signum, code):  # noqa: F811
+    server = make_server()
+    server.routes["/ok"] = page(body=BODY)
+    server.routes["/slow"] = slow(30, page(body=BODY))
+    path = links_file(tmp_path, server.url("/ok"), server.url("/slow"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "LINKCHECK_ALLOWED_INTERNAL_HOSTS": server.host_port,
+        "LINKCHECK_PER_HOST_INTERVAL": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "checklinks", "--input", path, "--format", "json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    written = ""
+    while not written.endswith("}"):  # the first result, for /ok
+        written += process.stdout.read(1)
+
+    process.send_signal(signum)
+    rest, _ = process.communicate(timeout=60)
+
+    assert process.returncode == code
+    assert [item["url"] for item in json.loads(written + rest)] == [server.url("/ok")]
 
 
 # Catalogue mode: resources from the database, each result recorded through the service.

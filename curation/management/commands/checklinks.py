@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +29,31 @@ SETTINGS_KEYS = (
 )
 USAGE_ERROR = 2
 FAILING = 1
+INTERRUPTED_BY_SIGINT = 128 + signal.SIGINT
+INTERRUPTED_BY_SIGTERM = 128 + signal.SIGTERM
+
+
+class _Interrupted(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let a CI runner's SIGTERM end the run like Ctrl-C does, with the report closed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _Interrupted(INTERRUPTED_BY_SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _positive_int(text: str) -> int:
@@ -111,14 +139,25 @@ class Command(BaseCommand):
         else:
             results = self._check_catalogue(options, config)
         writer.start()
+        interrupted: int | None = None
         try:
-            for result in results:
-                writer.write(result)
-                progress.update(result)
-                failing = failing or result.failing
+            with _sigterm_as_interrupt():
+                for result in results:
+                    writer.write(result)
+                    progress.update(result)
+                    failing = failing or result.failing
+        except _Interrupted as exc:
+            interrupted = exc.code
+        except KeyboardInterrupt:
+            interrupted = INTERRUPTED_BY_SIGINT
         finally:
             progress.close()
+        # Even when interrupted, end the report properly (a JSON array stays parseable) with
+        # what was checked so far, then exit the way shells expect of a signalled command.
         writer.finish()
+        if interrupted is not None:
+            self.stderr.write("interrupted: the report holds the links checked so far")
+            raise SystemExit(interrupted)
         if failing:
             raise SystemExit(FAILING)
 
