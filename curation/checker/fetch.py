@@ -16,10 +16,19 @@ from email.errors import MissingHeaderBodySeparatorDefect
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
-import requests
 from requests.utils import requote_uri
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    LocationValueError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
-from urllib3.exceptions import ProtocolError, ReadTimeoutError, SSLError
+from urllib3.response import HTTPResponse
+from urllib3.util.ssl_match_hostname import CertificateError
+from urllib3.util.timeout import Timeout
 
 from .config import CheckerConfig
 from .errors import (
@@ -32,7 +41,7 @@ from .errors import (
     RedirectLoop,
     TLSFailure,
 )
-from .guard import AddressPolicy, parse_target
+from .guard import AddressPolicy, GuardedClient, parse_target
 from .outcomes import Hop
 from .politeness import HostLimiter
 from .watchdog import watching
@@ -143,7 +152,7 @@ def as_deadline(deadline: float | Deadline, config: CheckerConfig) -> Deadline:
 
 
 def fetch(
-    session: requests.Session,
+    session: GuardedClient,
     url: str,
     *,
     method: str = "GET",
@@ -190,7 +199,7 @@ def fetch(
 
 
 def _fetch_once(
-    session: requests.Session,
+    session: GuardedClient,
     url: str,
     method: str,
     config: CheckerConfig,
@@ -205,13 +214,13 @@ def _fetch_once(
         raise FetchTimeout("deadline exceeded before the request", rule="deadline")
     with watching(deadline) as watch:
         try:
-            response = session.request(
+            response = session.open(
                 method,
                 url,
-                headers=dict(headers),
-                stream=True,
-                allow_redirects=False,
-                timeout=(min(config.connect_timeout, left), min(config.read_timeout, left)),
+                headers=headers,
+                timeout=Timeout(
+                    connect=min(config.connect_timeout, left), read=min(config.read_timeout, left)
+                ),
             )
         except CheckerError:
             raise
@@ -228,7 +237,7 @@ def _fetch_once(
                 "deadline exceeded waiting for the response headers", rule="deadline"
             )
 
-    result = FetchResponse(url=url, status=response.status_code, headers=response.headers)
+    result = FetchResponse(url=url, status=response.status, headers=response.headers)
     cut_short = _headers_cut_short(response)
     if cut_short and (method.upper() == "HEAD" or max_bytes <= 0):
         _finish(response, complete=False)
@@ -253,15 +262,15 @@ def _fetch_once(
     return result
 
 
-def _headers_cut_short(response: requests.Response) -> bool:
+def _headers_cut_short(response: HTTPResponse) -> bool:
     """http.client saw a header block that did not end with a blank line."""
-    message = getattr(getattr(response.raw, "_original_response", None), "msg", None)
+    message = getattr(getattr(response, "_original_response", None), "msg", None)
     defects = getattr(message, "defects", ())
     return any(isinstance(defect, MissingHeaderBodySeparatorDefect) for defect in defects)
 
 
 def _read_body(
-    response: requests.Response,
+    raw: HTTPResponse,
     result: FetchResponse,
     max_bytes: int,
     deadline: float,
@@ -269,7 +278,6 @@ def _read_body(
     config: CheckerConfig,
 ) -> bool:
     """Fill result.body; True when the body was read to its end (connection reusable)."""
-    raw = response.raw
     chunks = bytearray()
     marker = stop_at.lower() if stop_at else None
     # Once the marker is seen, read on only while the rest is already at hand: a small page then
@@ -281,7 +289,7 @@ def _read_body(
             return _stopped_at_marker(result, chunks, max_bytes)
         if left <= 0:
             raise FetchTimeout("deadline exceeded while reading the body", rule="deadline")
-        # requests' timeout is per socket operation; shrink it to what is left of the deadline
+        # urllib3's read timeout is per socket operation; shrink it to what is left of the deadline
         # so that one blocked read cannot outlive the check (iter_content would not stop a drip).
         wait = config.read_timeout if tail_until is None else MARKER_TAIL_WAIT
         _set_read_timeout(raw, min(wait, left))
@@ -329,48 +337,51 @@ def _set_read_timeout(raw: Any, seconds: float) -> None:
             sock.settimeout(max(seconds, 0.01))
 
 
-def _finish(response: requests.Response, *, complete: bool) -> None:
-    if complete:
-        # Fully read: hand the connection back to the pool for reuse.
-        response.raw.release_conn()
-    else:
+def _finish(response: HTTPResponse, *, complete: bool) -> None:
+    if not complete:
         # Never drain an unread body (it may be a bomb or a drip): drop the connection.
         response.close()
+    # Hand the connection (or, closed, its pool slot) back to the pool.
+    response.release_conn()
 
 
 def _translate(exc: Exception) -> CheckerError:
+    """urllib3's exceptions (raised directly: retries are off) as the checker's errors."""
     text = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, requests.exceptions.SSLError | SSLError | ssl.SSLError):
-        return TLSFailure(text)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return FetchTimeout(text, rule="connect-timeout")
-    if isinstance(exc, requests.exceptions.ReadTimeout | requests.exceptions.Timeout):
-        return FetchTimeout(text, rule="read-timeout")
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
-        return InvalidTarget(text)
-    if isinstance(exc, requests.exceptions.MissingSchema | requests.exceptions.URLRequired):
-        return InvalidTarget(text)
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, ssl.SSLError | SSLError):
-                return TLSFailure(text)
-            cause = cause.__context__ or cause.__cause__ or _reason(cause)
-        if isinstance(_reason(exc), ProtocolError) or "reset" in text.lower():
-            return ConnectionFailure(text, rule="connection-reset")
-        return ConnectionFailure(text)
-    if isinstance(exc, UnicodeError | ValueError):
-        return InvalidTarget(text)
+    tls_errors = SSLError | ssl.SSLError | CertificateError
     if isinstance(exc, DNSFailure):
         return exc
+    if isinstance(exc, tls_errors):
+        return TLSFailure(text)
+    # NewConnectionError subclasses ConnectTimeoutError: a refused connection is no timeout.
+    if isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError):
+        return FetchTimeout(text, rule="connect-timeout")
+    if isinstance(exc, ReadTimeoutError | TimeoutError):
+        return FetchTimeout(text, rule="read-timeout")
+    if isinstance(exc, LocationValueError | InvalidHeader | UnicodeError | ValueError):
+        return InvalidTarget(text)
+    chain = _chain(exc)
+    if any(isinstance(e, tls_errors) for e in chain):
+        # A TLS failure wrapped as a protocol or connection error.
+        return TLSFailure(text)
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text.lower():
+        return ConnectionFailure(text, rule="connection-reset")
     return ConnectionFailure(text)
 
 
-def _reason(exc: BaseException) -> BaseException | None:
-    args = getattr(exc, "args", ())
-    first = args[0] if args else None
-    reason = getattr(first, "reason", None) if first is not None else None
-    return reason if isinstance(reason, BaseException) else None
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (urllib3's .reason, ProtocolError's args) and its context."""
+    found: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending and len(found) < 16:
+        current = pending.pop()
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        reason = getattr(current, "reason", None)
+        linked = [reason, current.__cause__, current.__context__, *getattr(current, "args", ())]
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+    return found
 
 
 def redirect_target(current: str, location: str) -> str:
@@ -387,7 +398,7 @@ def redirect_target(current: str, location: str) -> str:
 
 
 def fetch_following_redirects(
-    session: requests.Session,
+    session: GuardedClient,
     url: str,
     *,
     method: str = "GET",

@@ -14,10 +14,13 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 _local = threading.local()
+# The reaper fires a watch at most this late. Coalescing wake-ups this way matters because every
+# request arms a watch: without it the reaper thread woke (and took the GIL) once per request on
+# arming and again, for nothing, when each cancelled watch's deadline came round.
+FIRE_SLACK = 0.05
 
 
 class Watch:
@@ -61,43 +64,59 @@ class _Reaper:
 
     def schedule(self, watch: Watch) -> None:
         with self._cond:
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (watch.deadline, next(self._counter), watch))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="linkcheck-deadline", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            # The reaper already sleeps until the earliest deadline: wake it only to sleep less.
+            if earliest is None or watch.deadline < earliest:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._heap:
                     self._cond.wait()
-                when, _, watch = self._heap[0]
-                delay = when - time.monotonic()
+                now = time.monotonic()
+                delay = self._heap[0][0] - now
                 if delay > 0:
-                    self._cond.wait(delay)
+                    # Sleep a little past the earliest deadline, then take everything due.
+                    self._cond.wait(delay + FIRE_SLACK)
                     continue
-                heapq.heappop(self._heap)
-            watch.fire()
+                due: list[Watch] = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+            for watch in due:
+                watch.fire()
 
 
 _reaper = _Reaper()
 
 
-@contextlib.contextmanager
-def watching(deadline: float) -> Iterator[Watch]:
-    """Arm a watch for requests made by this thread inside the block."""
-    watch = Watch(deadline)
-    previous = getattr(_local, "watch", None)
-    _local.watch = watch
-    _reaper.schedule(watch)
-    try:
-        yield watch
-    finally:
-        watch.cancel()
-        _local.watch = previous
+class watching:
+    """Arm a watch for requests made by this thread inside the block.
+
+    A plain class rather than a @contextmanager generator: it runs once per request.
+    """
+
+    __slots__ = ("previous", "watch")
+
+    def __init__(self, deadline: float) -> None:
+        self.watch = Watch(deadline)
+        self.previous: Watch | None = None
+
+    def __enter__(self) -> Watch:
+        self.previous = getattr(_local, "watch", None)
+        _local.watch = self.watch
+        _reaper.schedule(self.watch)
+        return self.watch
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.cancel()
+        _local.watch = self.previous
 
 
 def attach_current(connection: Any) -> None:

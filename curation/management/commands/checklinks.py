@@ -101,6 +101,10 @@ class Progress:
 
 
 class Command(BaseCommand):
+    # Django's system checks cost about 0.5 s of start-up and check nothing --input uses (no
+    # database, no admin, no URLs): checking a file of links is meant to start like lychee does.
+    # The catalogue path, which writes to the database, still runs them (see handle()).
+    requires_system_checks: list[str] = []
     help = (
         "Check links and report their health. With --input, checks the URLs in a text, Markdown "
         "or HTML file without touching the database; otherwise checks catalogue resources and "
@@ -128,6 +132,8 @@ class Command(BaseCommand):
                 "--input cannot be combined with --topic/--collection/--health/--all",
                 returncode=USAGE_ERROR,
             )
+        if not options["input"] and not options.get("skip_checks"):
+            self.check()
         config = self._config(options)
         # The writers manage their own newlines (JSON is written element by element).
         self.stdout.ending = ""
