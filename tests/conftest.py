@@ -147,3 +147,13 @@ def _celery_publishes_nowhere_by_default():
     app.conf.broker_url = "memory://"
     yield
     app.conf.broker_url = previous
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver's one session server listens on 127.0.0.1 for every test.
+
+    The server is created once per session, so a module-level override only works when
+    that module happens to run first: the choice is made here, once.
+    """
+    return ("127.0.0.1", 0)

@@ -14,14 +14,12 @@ import ipaddress
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunparse
 
 import idna
-import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import _basic_auth_str
 from requests.cookies import MockRequest, MockResponse, RequestsCookieJar
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, requote_uri
@@ -307,42 +305,6 @@ class _WatchedPoolMixin:
         connection = super()._get_conn(timeout)  # type: ignore[misc]
         attach_current(connection)
         return connection
-
-
-class GuardedAdapter(HTTPAdapter):
-    """A requests adapter whose every connection goes through the AddressPolicy.
-
-    The checker itself no longer uses requests (see GuardedClient); this adapter and
-    GuardedSession remain for code that needs a guarded requests.Session.
-    """
-
-    def __init__(self, policy: AddressPolicy, **kwargs: Any) -> None:
-        self.policy = policy
-        super().__init__(max_retries=0, **kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.policy)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        # A proxy would connect on our behalf to an address we never checked.
-        raise ForbiddenTarget("proxies are not allowed", rule="guard-proxy")
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        raise TypeError("GuardedAdapter cannot be unpickled")
-
-
-class GuardedSession(requests.Session):
-    """A Session that never follows redirects itself.
-
-    Even with allow_redirects=False, requests prepares `response.next` by running
-    resolve_redirects, which reads the redirect's whole body (`resp.content`) with no cap and no
-    deadline: a 301 with a drip or bomb body would escape both. Redirects are walked by
-    fetch_following_redirects instead, so this generator yields nothing.
-    """
-
-    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        return iter(())
 
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
