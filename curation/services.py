@@ -189,3 +189,64 @@ def publish_collection(collection: Collection) -> Collection:
     collection.status = PublicationStatus.PUBLISHED
     collection.save(update_fields=["status", "updated_at"])
     return collection
+
+
+def record_check(resource_id: int, **kwargs: Any):
+    """Record one check and move the resource's health: see curation.monitoring.record_check."""
+    from curation.monitoring import record_check as _record_check
+
+    return _record_check(resource_id, **kwargs)
+
+
+def archive_collection(collection: Collection) -> Collection:
+    collection.status = PublicationStatus.ARCHIVED
+    collection.save(update_fields=["status", "updated_at"])
+    return collection
+
+
+@transaction.atomic
+def save_collection(
+    collection: Collection, *, sections: list[dict[str, Any]] | None = None
+) -> Collection:
+    """Save a collection; `sections`, when given, replaces its whole outline in that order.
+
+    Each section is {"title", "intro", "items": [{"resource", "note", "required"}]}.
+    Raises ValidationError naming the field (e.g. "sections.1.items.0.resource") when an
+    item is archived or listed twice in one section.
+    """
+    collection.full_clean()
+    collection.save()
+    if sections is None:
+        return collection
+    for s_index, section in enumerate(sections):
+        seen: set[int] = set()
+        for i_index, item in enumerate(section.get("items", ())):
+            resource = item["resource"]
+            where = f"sections.{s_index}.items.{i_index}.resource"
+            if resource.status == PublicationStatus.ARCHIVED:
+                raise ValidationError({where: "An archived resource cannot be added to a list."})
+            if resource.pk in seen:
+                raise ValidationError({where: "This resource is already in this section."})
+            seen.add(resource.pk)
+    collection.sections.all().delete()
+    for s_position, section in enumerate(sections, start=1):
+        created = CollectionSection.objects.create(
+            collection=collection,
+            title=section["title"],
+            intro=section.get("intro", ""),
+            position=s_position,
+        )
+        CollectionItem.objects.bulk_create(
+            CollectionItem(
+                section=created,
+                resource=item["resource"],
+                note=item.get("note", ""),
+                required=item.get("required", True),
+                position=i_position,
+            )
+            for i_position, item in enumerate(section.get("items", ()), start=1)
+        )
+    # The outline changed even if the collection's own fields did not: bump updated_at so
+    # ETag/Last-Modified and incremental readers see it.
+    Collection.objects.filter(pk=collection.pk).update(updated_at=timezone.now())
+    return collection

@@ -106,3 +106,43 @@ class LinkCheckFactory(factory.django.DjangoModelFactory):
     url = factory.LazyAttribute(lambda c: c.resource.url)
     outcome = "ok"
     status_code = 200
+
+
+# --- Reports (issue 7) ---------------------------------------------------------------------
+
+
+class HealthTransitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "curation.HealthTransition"
+
+    resource = factory.SubFactory(ResourceFactory)
+    from_state = HealthState.HEALTHY
+    to_state = HealthState.SUSPECT
+    at = factory.LazyFunction(timezone.now)
+    reason = factory.LazyAttribute(lambda t: f"{t.from_state} -> {t.to_state}")
+
+
+class CheckerIncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "curation.CheckerIncident"
+
+    started_at = factory.LazyFunction(timezone.now)
+    reason = "most hosts failed at the network level"
+    checks_discarded = 0
+
+
+def _week_before(moment):
+    from datetime import timedelta
+
+    return moment - timedelta(days=7)
+
+
+class LinkReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "curation.LinkReport"
+
+    period_end = factory.LazyFunction(timezone.now)
+    period_start = factory.LazyAttribute(lambda r: _week_before(r.period_end))
+    status = "ready"
+    generated_at = factory.LazyAttribute(lambda r: r.period_end)
+    data = factory.LazyFunction(dict)
