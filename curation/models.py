@@ -178,6 +178,13 @@ class Resource(models.Model):
             models.Index(fields=["difficulty", "id"], name="resource_difficulty"),
             models.Index(fields=["kind"], name="resource_kind"),
             models.Index(fields=["featured"], name="resource_featured"),
+            # Every filter and ordering the API offers has an index (issue 6).
+            models.Index(fields=["title", "id"], name="resource_title"),
+            models.Index(fields=["created_at", "id"], name="resource_created"),
+            models.Index(fields=["health_changed_at"], name="resource_health_changed"),
+            models.Index(fields=["language"], name="resource_language"),
+            models.Index(fields=["cost"], name="resource_cost"),
+            models.Index(fields=["duration_minutes"], name="resource_duration"),
         ]
 
     def __str__(self) -> str:
