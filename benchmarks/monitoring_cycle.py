@@ -1,0 +1,419 @@
+"""A full monitoring cycle through real workers, against `checklinks --input` on the same URLs.
+
+    python benchmarks/monitoring_cycle.py                     # 10,000 resources, 2 rounds A B A B
+    python benchmarks/monitoring_cycle.py --memory 10000,100000 --rounds 0   # dispatcher memory
+
+A (workers): N due resources in PostgreSQL; the dispatcher (`dispatch_due_checks`, in this
+process) claims them and publishes batches to Redis; W real `celery worker` processes check
+them with the shared Redis per-host limiter and write checks, transitions and the new health
+of every resource. Timed from the start of dispatch to the last resource written.
+B (command): `manage.py checklinks --input FILE --format json` on the same URLs with the same
+per-host policy and global concurrency. Rounds alternate A B A B in one run.
+
+Memory: a fresh process runs the dispatcher over N due resources (publishing to a throwaway
+queue) and reports its peak RSS, for each N given with --memory.
+
+Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/syllabus_monbench, created if
+missing: a database of its own, emptied by the benchmark) and REDIS_URL (default
+redis://127.0.0.1:6379/4). Everything listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from linkfarm import FarmProcess, make_urls  # noqa: E402
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/syllabus_monbench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/4"
+PYTHON = sys.executable
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--resources", type=int, default=10_000)
+    p.add_argument("--hosts", type=int, default=20)
+    p.add_argument("--latency-ms", type=float, default=100.0)
+    p.add_argument("--per-host", type=int, default=10)
+    p.add_argument("--interval", type=float, default=0.05)
+    p.add_argument("--concurrency", type=int, default=32, help="checks in flight per process")
+    p.add_argument("--workers", type=int, default=2, help="celery worker processes")
+    p.add_argument("--worker-concurrency", type=int, default=2, help="prefork children each")
+    p.add_argument("--pool", default="prefork")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument(
+        "--memory", default="", help="comma-separated resource counts, e.g. 10000,100000"
+    )
+    p.add_argument("--json", type=Path)
+    p.add_argument(
+        "--log-dir", type=Path, default=Path(tempfile.gettempdir()) / "syllabus-monbench-logs"
+    )
+    p.add_argument("--dispatch-memory-child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--queue", help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONITOR_", "LINKCHECK_"))}
+    env.setdefault("DATABASE_URL", DEFAULT_DB)
+    env.setdefault("REDIS_URL", DEFAULT_REDIS)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # As deployed: DEBUG off (no query log kept in memory).
+    env["DJANGO_DEBUG"] = "false"
+    env["DJANGO_SECRET_KEY"] = "benchmark-only-" + "x" * 40
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra or {})
+    return env
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=base_env(),
+        check=True,
+    )
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def load_resources(urls: list[str]) -> None:
+    from django.db import connection
+
+    from curation.models import PublicationStatus, Resource
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE curation_healthtransition, curation_linkcheck, curation_resource CASCADE"
+        )
+    batch = []
+    for i, url in enumerate(urls):
+        batch.append(
+            Resource(
+                url=url, normalized_url=url, title=f"Page {i}", status=PublicationStatus.PUBLISHED
+            )
+        )
+        if len(batch) == 5000:
+            Resource.objects.bulk_create(batch)
+            batch = []
+    Resource.objects.bulk_create(batch)
+
+
+def make_all_due() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE curation_healthtransition, curation_linkcheck")
+        cursor.execute(
+            "UPDATE curation_resource SET next_check_at = NULL, check_lease_until = NULL, "
+            "last_checked_at = NULL, health = 'unknown', consecutive_failures = 0"
+        )
+
+
+def status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_kib(pid: int) -> int:
+    return status_kib(pid, "VmRSS:")
+
+
+def start_workers(args, env: dict[str, str], logdir: Path) -> list[subprocess.Popen]:
+    procs = []
+    for i in range(args.workers):
+        log = (logdir / f"worker{i}.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    env["CELERY_QUEUE"],
+                    "--pool",
+                    args.pool,
+                    "--concurrency",
+                    str(args.worker_concurrency),
+                    "--hostname",
+                    f"bench{i}-{uuid.uuid4().hex[:6]}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    # Ready when every worker has connected (WARNING level prints nothing: probe with ping).
+    from celery import Celery
+
+    probe = Celery(broker=env["REDIS_URL"], set_as_current=False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        replies = probe.control.ping(timeout=1.0) or []
+        if len(replies) >= args.workers:
+            break
+    probe.close()
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def farm_max_in_flight(farm: FarmProcess) -> int:
+    return int(farm.stats().get("max_in_flight_per_host", 0))
+
+
+def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> dict:
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from curation import monitoring, tasks
+    from curation.models import LinkCheck, Resource
+
+    make_all_due()
+    procs = start_workers(args, env, logdir)
+    try:
+        farm.reset()
+        started = time.monotonic()
+        dispatched = monitoring.dispatch_due_checks(
+            enqueue=tasks._publish_scheduled, limit=args.resources, batch_size=args.batch_size
+        )
+        dispatch_s = time.monotonic() - started
+        peak_rss = {p.pid: 0 for p in procs}
+        last_note = time.monotonic()
+        while Resource.objects.filter(last_checked_at__isnull=False).count() < args.resources:
+            for p in procs:
+                peak_rss[p.pid] = max(peak_rss[p.pid], rss_kib(p.pid))
+            if all(p.poll() is not None for p in procs):
+                raise RuntimeError("every worker exited; see " + str(logdir))
+            time.sleep(0.25)
+            if time.monotonic() - last_note > 10:
+                last_note = time.monotonic()
+                done = Resource.objects.filter(last_checked_at__isnull=False).count()
+                print(f"  ... {done} of {args.resources} written", file=sys.stderr, flush=True)
+        elapsed = time.monotonic() - started
+        outcomes = dict(LinkCheck.objects.values_list("outcome").annotate(n=Count("id")))
+        counted = LinkCheck.objects.filter(counted=True).count()
+        states = dict(Resource.objects.values_list("health").annotate(n=Count("id")))
+        due_left = Resource.objects.due_for_check(timezone.now()).count()
+    finally:
+        stop_workers(procs)
+    return {
+        "what": "workers",
+        "seconds": round(elapsed, 2),
+        "urls_per_s": round(args.resources / elapsed, 1),
+        "dispatch_seconds": round(dispatch_s, 2),
+        "dispatched": dispatched,
+        "outcomes": outcomes,
+        "counted_checks": counted,
+        "health": states,
+        "due_after": due_left,
+        "max_in_flight_per_host": farm_max_in_flight(farm),
+    }
+
+
+def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) -> dict:
+    farm.reset()
+    started = time.monotonic()
+    out = subprocess.run(
+        [
+            PYTHON,
+            "manage.py",
+            "checklinks",
+            "--input",
+            str(url_file),
+            "--format",
+            "json",
+            "--concurrency",
+            str(args.concurrency),
+            "--per-host-concurrency",
+            str(args.per_host),
+            "--per-host-interval",
+            f"{args.interval:g}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    items = json.loads(out.stdout)
+    outcomes: dict[str, int] = {}
+    for item in items:
+        outcomes[item["outcome"]] = outcomes.get(item["outcome"], 0) + 1
+    return {
+        "what": "checklinks",
+        "seconds": round(elapsed, 2),
+        "urls_per_s": round(len(items) / elapsed, 1),
+        "exit_code": out.returncode,
+        "outcomes": outcomes,
+        "max_in_flight_per_host": farm_max_in_flight(farm),
+    }
+
+
+def dispatch_memory_child(count: int, queue: str) -> None:
+    """In a fresh process: dispatch `count` due resources; print baseline and peak RSS."""
+    setup_django(base_env({"CELERY_QUEUE": queue}))
+    from curation import monitoring, tasks
+
+    baseline = rss_kib(os.getpid())
+    started = time.monotonic()
+    dispatched = monitoring.dispatch_due_checks(
+        enqueue=tasks._publish_scheduled, limit=count, batch_size=100
+    )
+    elapsed = time.monotonic() - started
+    # VmHWM, not ru_maxrss: Linux carries the forking parent's high-water mark into
+    # ru_maxrss across exec, which made a 10,000 run after a 100,000 load look as big.
+    peak = status_kib(os.getpid(), "VmHWM:")
+    print(json.dumps({"resources": count, "dispatched": dispatched, "baseline_rss_kib": baseline,
+                      "peak_rss_kib": peak, "seconds": round(elapsed, 2)}))  # fmt: skip
+
+
+def measure_memory(counts: list[int], env: dict[str, str]) -> list[dict]:
+    import redis
+
+    results = []
+    for count in counts:
+        urls = [f"http://127.0.0.2:9/memory/{i}" for i in range(count)]
+        load_resources(urls)
+        queue = f"bench-memory-{uuid.uuid4().hex[:8]}"
+        out = subprocess.run(
+            [PYTHON, __file__, "--dispatch-memory-child", str(count), "--queue", queue],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        redis.Redis.from_url(env["REDIS_URL"]).delete(queue)
+    return results
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    # `timeout` and Ctrl-C alike: unwind through the finally blocks that stop the workers.
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    args = parse_args()
+    if args.dispatch_memory_child:
+        dispatch_memory_child(args.dispatch_memory_child, args.queue)
+        return
+    ensure_database(base_env()["DATABASE_URL"])
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+    report: dict = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "resources": args.resources,
+        "hosts": args.hosts,
+        "latency_ms": args.latency_ms,
+        "policy": {
+            "per_host": args.per_host,
+            "interval_s": args.interval,
+            "concurrency": args.concurrency,
+        },
+        "workers": {
+            "processes": args.workers,
+            "pool": args.pool,
+            "concurrency": args.worker_concurrency,
+            "batch_size": args.batch_size,
+        },
+        "rounds": [],
+        "load_average": os.getloadavg(),
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="syllabus-monbench-") as tmp,
+        FarmProcess(hosts=args.hosts, latency_ms=args.latency_ms) as farm,
+    ):
+        tmpdir = Path(tmp)
+        host_ports = ",".join(f"{a}:{farm.port}" for a in farm.addresses)
+        policy_env = {
+            "LINKCHECK_ALLOWED_INTERNAL_HOSTS": host_ports,
+            "LINKCHECK_PER_HOST_CONCURRENCY": str(args.per_host),
+            "LINKCHECK_PER_HOST_INTERVAL": f"{args.interval:g}",
+            "LINKCHECK_CONCURRENCY": str(args.concurrency),
+            "MONITOR_BATCH_SIZE": str(args.batch_size),
+            "MONITOR_DISPATCH_LIMIT": str(max(args.resources, 1)),
+            "CELERY_QUEUE": f"bench-monitoring-{uuid.uuid4().hex[:8]}",
+            "SYLLABUS_VAR_DIR": str(tmpdir / "var"),
+        }
+        env = base_env(policy_env)
+        setup_django(env)
+        urls = list(make_urls(farm.addresses, farm.port, args.resources))
+        url_file = tmpdir / "urls.txt"
+        url_file.write_text("\n".join(urls) + "\n")
+        if args.rounds:
+            load_resources(urls)
+        command_env = {k: v for k, v in env.items() if k != "DATABASE_URL"}
+        for round_no in range(args.rounds):
+            a = run_workers(args, farm, env, args.log_dir)
+            b = run_command(args, farm, url_file, command_env)
+            a["round"] = b["round"] = round_no + 1
+            report["rounds"] += [a, b]
+            print(json.dumps(a), flush=True)
+            print(json.dumps(b), flush=True)
+        if args.rounds:
+            ours = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "workers"]
+            theirs = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "checklinks"]
+            report["ratio_workers_to_checklinks"] = round(sum(ours) / sum(theirs), 3)
+            print(f"workers {ours} URL/s, checklinks {theirs} URL/s, "
+                  f"ratio {report['ratio_workers_to_checklinks']}")  # fmt: skip
+        if args.memory:
+            counts = [int(c) for c in args.memory.split(",") if c.strip()]
+            report["dispatcher_memory"] = measure_memory(counts, env)
+            for row in report["dispatcher_memory"]:
+                print(json.dumps(row))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Link-health pieces of the resource admin: evidence, snooze, apply a moved address,
+checker incidents and the read-only transition log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from curation import monitoring
+from curation.models import CheckerIncident, HealthState, HealthTransition, Resource
+
+EVIDENCE_CHECKS = 5
+SNOOZE_CHOICES = (7, 30, 90)
+
+
+def _snooze(modeladmin, request, queryset, days: int | None) -> None:
+    until = timezone.now() + timedelta(days=days) if days else None
+    count = 0
+    for pk in queryset.values_list("pk", flat=True):
+        monitoring.snooze_resource(pk, until=until, by=request.user)
+        count += 1
+    if days:
+        text = f"Marked {count} resource(s) not broken for {days} days."
+    else:
+        text = f"Lifted the snooze on {count} resource(s)."
+    modeladmin.message_user(request, text, messages.SUCCESS)
+
+
+class HealthAdminMixin:
+    """Mixed into ResourceAdmin: health evidence on the page, snooze and apply-move actions."""
+
+    health_readonly_fields: tuple[str, ...] = ("snoozed_until", "health_evidence")
+    health_actions: tuple[str, ...] = (
+        "snooze_7_days", "snooze_30_days", "lift_snooze", "apply_moved_address",
+    )  # fmt: skip
+
+    # --- page ---
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append(("Health evidence", {"fields": ["snoozed_until", "health_evidence"]}))
+        return fieldsets
+
+    @admin.display(description="why this state")
+    def health_evidence(self, resource: Resource) -> str:
+        if resource.pk is None:
+            return "—"
+        transition = resource.transitions.order_by("-at", "-id").first()
+        checks = list(resource.checks.order_by("-checked_at", "-id")[:EVIDENCE_CHECKS])
+        parts = [
+            format_html(
+                "<p><strong>{}</strong> since {}. Rule: <code>{}</code></p>",
+                resource.get_health_display(),
+                resource.health_changed_at or "—",
+                transition.reason if transition else "no transition yet",
+            ),
+            format_html(
+                "<p>Failure streak: {} (since {}); blocked streak: {}; next check due {}.</p>",
+                resource.consecutive_failures,
+                resource.first_failure_at or "—",
+                resource.consecutive_blocked,
+                resource.next_check_at or "as soon as the dispatcher runs",
+            ),
+        ]
+        if checks:
+            rows = format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>"
+                "<td>{}</td></tr>",
+                (
+                    (
+                        c.checked_at,
+                        c.outcome,
+                        c.status_code or "—",
+                        c.rule,
+                        "yes" if c.counted else "no (checker offline or late duplicate)",
+                        c.error[:200],
+                    )
+                    for c in checks
+                ),
+            )
+            parts.append(
+                format_html(
+                    "<table><thead><tr><th>checked</th><th>outcome</th><th>status</th>"
+                    "<th>rule</th><th>counted</th><th>error</th></tr></thead><tbody>{}</tbody>"
+                    "</table>",
+                    rows,
+                )
+            )
+            chain = checks[0].redirect_chain
+            if chain:
+                parts.append(
+                    format_html(
+                        "<p>Redirect chain of the last check:</p><ol>{}</ol>",
+                        format_html_join(
+                            "", "<li>{} → {}</li>", ((h["url"], h["status"]) for h in chain)
+                        ),
+                    )
+                )
+        if resource.health == HealthState.MOVED and resource.suggested_url:
+            parts.append(
+                format_html(
+                    '<p>Moved permanently to <a href="{0}" rel="noreferrer">{0}</a>. '
+                    '<button type="submit" class="button" formaction="{1}">'
+                    "Apply the new address</button> (the old one stays in the history)</p>",
+                    resource.suggested_url,
+                    reverse("admin:curation_resource_apply_moved", args=[resource.pk]),
+                )
+            )
+        options = format_html_join(
+            "", '<option value="{0}">{0} days</option>', ((d,) for d in SNOOZE_CHOICES)
+        )
+        parts.append(
+            format_html(
+                '<p>Mark “not broken” for <select name="snooze_days">{}'
+                '<option value="0">lift the snooze</option></select> '
+                '<button type="submit" class="button" formaction="{}">Snooze</button></p>',
+                options,
+                reverse("admin:curation_resource_snooze", args=[resource.pk]),
+            )
+        )
+        return format_html_join("", "{}", ((p,) for p in parts))
+
+    # --- one-click views (buttons on the change page) ---
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:object_id>/health/apply-moved/",
+                self.admin_site.admin_view(self.apply_moved_view),
+                name="curation_resource_apply_moved",
+            ),
+            path(
+                "<int:object_id>/health/snooze/",
+                self.admin_site.admin_view(self.snooze_view),
+                name="curation_resource_snooze",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def _change_page(self, object_id: int) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:curation_resource_change", args=[object_id]))
+
+    def _guard(self, request: HttpRequest, object_id: int) -> None:
+        resource = Resource.objects.filter(pk=object_id).first()
+        if resource is None or not self.has_change_permission(request, resource):
+            raise PermissionDenied
+
+    def apply_moved_view(self, request: HttpRequest, object_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._guard(request, object_id)
+        self._apply_moved(request, [object_id])
+        return self._change_page(object_id)
+
+    def snooze_view(self, request: HttpRequest, object_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._guard(request, object_id)
+        try:
+            days = int(request.POST.get("snooze_days", "0"))
+        except ValueError:
+            days = -1
+        if days not in (0, *SNOOZE_CHOICES):
+            self.message_user(request, "Choose a snooze period from the list.", messages.ERROR)
+        else:
+            _snooze(self, request, Resource.objects.filter(pk=object_id), days or None)
+        return self._change_page(object_id)
+
+    def _apply_moved(self, request: HttpRequest, ids) -> None:
+        from curation.services import DuplicateResource
+
+        for pk in ids:
+            try:
+                resource = monitoring.apply_suggested_url(pk, by=request.user)
+            except (monitoring.MonitoringError, DuplicateResource) as exc:
+                self.message_user(request, f"Resource #{pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"“{resource}” now points at {resource.url}.", messages.SUCCESS
+                )
+
+    # --- actions ---
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        extra = [self.get_action(name) for name in self.health_actions]
+        for func, name, description in self._filter_actions_by_permissions(request, extra):
+            actions[name] = (func, name, description)
+        return actions
+
+    @admin.action(description="Mark not broken for 7 days (snooze)", permissions=["change"])
+    def snooze_7_days(self, request, queryset):
+        _snooze(self, request, queryset, 7)
+
+    @admin.action(description="Mark not broken for 30 days (snooze)", permissions=["change"])
+    def snooze_30_days(self, request, queryset):
+        _snooze(self, request, queryset, 30)
+
+    @admin.action(description="Lift the snooze", permissions=["change"])
+    def lift_snooze(self, request, queryset):
+        _snooze(self, request, queryset, None)
+
+    @admin.action(
+        description="Apply the moved address (keep the old in history)", permissions=["change"]
+    )
+    def apply_moved_address(self, request, queryset):
+        self._apply_moved(request, list(queryset.values_list("pk", flat=True)))
+
+    def changelist_view(self, request, extra_context=None):
+        incident = CheckerIncident.objects.filter(ended_at__isnull=True).first()
+        if incident is not None:
+            self.message_user(
+                request,
+                f"The checker lost the network at {incident.started_at:%Y-%m-%d %H:%M} UTC "
+                f"({incident.reason}); those checks changed no health state and will be retried.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CheckerIncident)
+class CheckerIncidentAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "ended_at", "reason", "checks_discarded"]
+    list_filter = [("ended_at", admin.EmptyFieldListFilter)]
+    fields = ["started_at", "ended_at", "reason", "checks_discarded", "detail"]
+    readonly_fields = fields
+
+
+@admin.register(HealthTransition)
+class HealthTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["at", "resource", "from_state", "to_state", "reason", "link_check"]
+    list_filter = ["to_state", "from_state"]
+    list_select_related = ["resource", "link_check"]
+    search_fields = ["resource__title", "resource__url", "reason"]
+    date_hierarchy = "at"
+    fields = ["resource", "from_state", "to_state", "at", "reason", "link_check"]
+    readonly_fields = fields
