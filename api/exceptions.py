@@ -97,3 +97,25 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             message, [{"field": None, "code": exc.get_codes(), "message": message}]
         )
     return response
+
+
+def api_not_found(request, exception=None):
+    """Django's 404 handler: JSON in the API's error shape under /api/, HTML elsewhere.
+
+    A URL the API does not route (e.g. /api/v1/reports/abc/) is still an API answer a client
+    can parse; the admin keeps Django's page.
+    """
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "detail": "Not found.",
+                "errors": [
+                    {"field": None, "code": "not_found", "message": "No API endpoint here."}
+                ],
+            },
+            status=404,
+        )
+    return page_not_found(request, exception)
