@@ -39,7 +39,8 @@ class CuratorFactory(UserFactory):
     @factory.post_generation
     def curators_group(self, create, extracted, **kwargs):
         if create:
-            self.groups.add(Group.objects.get(name="Curators"))
+            # get_or_create: transactional tests flush the rows migration 0002 created.
+            self.groups.add(Group.objects.get_or_create(name="Curators")[0])
 
 
 class TopicFactory(factory.django.DjangoModelFactory):

@@ -234,7 +234,7 @@ def test_a_report_that_is_not_ready_is_not_emailed(mailoutbox):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_threads_racing_give_one_report_and_one_email(mailoutbox):
     something_broke()
     CuratorFactory()
@@ -266,7 +266,7 @@ def test_two_threads_racing_give_one_report_and_one_email(mailoutbox):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_processes_racing_give_one_report_and_one_email(tmp_path):
     something_broke()
     CuratorFactory()
