@@ -40,26 +40,27 @@ def default_schedules() -> list[DefaultSchedule]:
 
 def ensure_default_schedules() -> list[str]:
     """Create the default periodic tasks that do not exist yet; returns the names created."""
-    created = []
-    for schedule in default_schedules():
-        if PeriodicTask.objects.filter(name=schedule.name).exists():
-            continue
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=schedule.every_seconds, period=IntervalSchedule.SECONDS
-        )
-        try:
-            with transaction.atomic():
-                _, was_created = PeriodicTask.objects.get_or_create(
-                    name=schedule.name,
-                    defaults={
-                        "task": schedule.task,
-                        "interval": interval,
-                        "description": schedule.description,
-                    },
-                )
-        except IntegrityError:
-            # Another process created it between our look and our insert: theirs stands.
-            was_created = False
-        if was_created:
-            created.append(schedule.name)
+    return [schedule.name for schedule in default_schedules() if ensure_schedule(schedule)]
+
+
+def ensure_schedule(schedule: DefaultSchedule) -> bool:
+    """Create one periodic task if no task of that name exists; True when it was created."""
+    if PeriodicTask.objects.filter(name=schedule.name).exists():
+        return False
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=schedule.every_seconds, period=IntervalSchedule.SECONDS
+    )
+    try:
+        with transaction.atomic():
+            _, created = PeriodicTask.objects.get_or_create(
+                name=schedule.name,
+                defaults={
+                    "task": schedule.task,
+                    "interval": interval,
+                    "description": schedule.description,
+                },
+            )
+    except IntegrityError:
+        # Another process created it between our look and our insert: theirs stands.
+        created = False
     return created
