@@ -109,6 +109,9 @@ class Run:
     farm_cpu_percent: float
     loadavg_before: float
     active_urls_per_s: float | None = None
+    # From process start to the farm's first request, and from its last answer to the exit.
+    lead_in_ms: float | None = None
+    tail_ms: float | None = None
     cpu_timeline: list[float] = field(default_factory=list)
     # Percent of SAMPLE_EVERY that the process's threads together waited for a CPU.
     run_queue_wait_timeline: list[float] = field(default_factory=list)
@@ -174,6 +177,8 @@ class Measured:
     cpu_timeline: list[float]
     run_queue_wait_timeline: list[float]
     rss_timeline_kib: list[int]
+    started_monotonic: float = 0.0
+    ended_monotonic: float = 0.0
 
 
 def run_measured(
@@ -197,6 +202,7 @@ def run_measured(
         err = stack.enter_context(stderr.open("wb"))
         inp = stack.enter_context(stdin.open("rb")) if stdin else subprocess.DEVNULL
         start = time.perf_counter()
+        started_monotonic = time.monotonic()
         proc = subprocess.Popen(
             cmd, stdin=inp, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True
         )
@@ -229,6 +235,7 @@ def run_measured(
         try:
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - start
+            ended_monotonic = time.monotonic()
             proc.returncode = os.waitstatus_to_exitcode(status)
         finally:
             done.set()
@@ -249,6 +256,8 @@ def run_measured(
         cpu_timeline=cpu_timeline,
         run_queue_wait_timeline=wait_timeline,
         rss_timeline_kib=rss_timeline,
+        started_monotonic=started_monotonic,
+        ended_monotonic=ended_monotonic,
     )
 
 
@@ -493,6 +502,7 @@ def measure(
     ok = outcomes.get("ok", 0)
     active = stats.get("active_seconds")
     stats.pop("hosts", None)
+    first, last = stats.get("first_arrival_monotonic"), stats.get("last_done_monotonic")
     return Run(
         scenario=scenario,
         tool=tool,
@@ -503,6 +513,8 @@ def measure(
         wall_s=round(m.wall_s, 4),
         urls_per_s=round(urls / m.wall_s, 1),
         active_urls_per_s=round(urls / active, 1) if active else None,
+        lead_in_ms=round((first - m.started_monotonic) * 1000, 1) if first else None,
+        tail_ms=round((m.ended_monotonic - last) * 1000, 1) if last else None,
         ok=ok,
         all_ok=ok == urls and not m.timed_out,
         outcomes={k: v for k, v in outcomes.items() if not k.startswith("_")},
@@ -528,7 +540,8 @@ def describe(run: Run) -> str:
     return (
         f"  {run.scenario:<17} {run.tool:<11} r{run.round} n={run.urls:<6} "
         f"{run.wall_s:7.2f}s {run.urls_per_s:7.1f}/s (farm-active "
-        f"{run.active_urls_per_s or 0:7.1f}/s) ok={run.ok} inflight<={f['max_in_flight_per_host']} "
+        f"{run.active_urls_per_s or 0:7.1f}/s) lead-in={run.lead_in_ms}ms tail={run.tail_ms}ms "
+        f"ok={run.ok} inflight<={f['max_in_flight_per_host']} "
         f"gap>={f['min_gap_ms']}ms gaps<45ms={short_gaps(f['gaps_ms'], 0.05)} "
         f"req={f['requests']} conns={f['connections_opened']} "
         f"cpu={run.cpu_percent}% runq-wait={_mean(run.run_queue_wait_timeline)}% "

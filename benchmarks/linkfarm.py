@@ -169,6 +169,10 @@ class Farm:
             "seconds_since_reset": round(time.monotonic() - self.since, 3),
             # From the first request's arrival to the last response after the reset.
             "active_seconds": None if active is None else round(active, 4),
+            # The same two instants on CLOCK_MONOTONIC, which every process on the machine
+            # shares: a client's start-up and exit are measured against them.
+            "first_arrival_monotonic": self.first_arrival,
+            "last_done_monotonic": self.last_done,
             "requests": sum(h["requests"] for h in hosts.values()),
             "head_requests": sum(h["head_requests"] for h in hosts.values()),
             "max_in_flight_per_host": max((h["max_in_flight"] for h in hosts.values()), default=0),

@@ -6,13 +6,14 @@ local-memory cache, console email). README's configuration table lists every var
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str, env_url
-from curation.checker.config import parse_allowed_hosts
+from curation.checker.config import read_environment as read_linkcheck_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SYLLABUS_VAR_DIR", str(BASE_DIR / "var")))
@@ -223,19 +224,17 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = bool(CORS_ALLOWED_ORIGINS)
 
 # --- Link checking ----------------------------------------------------------------------------
+# Read by the checker's own reader: `checklinks --input` runs without Django and reads them too.
 try:
-    LINKCHECK_ALLOWED_INTERNAL_HOSTS = parse_allowed_hosts(
-        env_str("LINKCHECK_ALLOWED_INTERNAL_HOSTS", "")
-    )
+    _linkcheck = read_linkcheck_environment(os.environ)
 except ValueError as exc:
-    raise ImproperlyConfigured(f"LINKCHECK_ALLOWED_INTERNAL_HOSTS: {exc}") from None
-LINKCHECK_CONTACT_URL = env_str(
-    "LINKCHECK_CONTACT_URL", "https://syllabus.invalid/about-our-checker"
-)
-LINKCHECK_CONCURRENCY = env_int("LINKCHECK_CONCURRENCY", 32, minimum=1)
-LINKCHECK_PER_HOST_CONCURRENCY = env_int("LINKCHECK_PER_HOST_CONCURRENCY", 2, minimum=1)
-LINKCHECK_PER_HOST_INTERVAL = env_float("LINKCHECK_PER_HOST_INTERVAL", 1.0, minimum=0.0)
-LINKCHECK_TIMEOUT = env_float("LINKCHECK_TIMEOUT", 10.0, minimum=0.1)
+    raise ImproperlyConfigured(str(exc)) from None
+LINKCHECK_ALLOWED_INTERNAL_HOSTS = _linkcheck["LINKCHECK_ALLOWED_INTERNAL_HOSTS"]
+LINKCHECK_CONTACT_URL = _linkcheck["LINKCHECK_CONTACT_URL"]
+LINKCHECK_CONCURRENCY = _linkcheck["LINKCHECK_CONCURRENCY"]
+LINKCHECK_PER_HOST_CONCURRENCY = _linkcheck["LINKCHECK_PER_HOST_CONCURRENCY"]
+LINKCHECK_PER_HOST_INTERVAL = _linkcheck["LINKCHECK_PER_HOST_INTERVAL"]
+LINKCHECK_TIMEOUT = _linkcheck["LINKCHECK_TIMEOUT"]
 
 # --- Local admin for `make run` -----------------------------------------------------------------
 SYLLABUS_ADMIN_USERNAME = env_str("SYLLABUS_ADMIN_USERNAME", "admin")

@@ -17,7 +17,6 @@ from .outcomes import Outcome
 PERMANENT_REDIRECTS = frozenset({301, 308})
 BLOCKED_STATUSES = frozenset({401, 403, 407, 429, 999})
 NOT_FOUND_STATUSES = frozenset({404, 410})
-HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})
 
 # "Not found" in the languages our catalogue links to most; matched on lower-cased text with
 # typographic apostrophes straightened.
@@ -162,10 +161,6 @@ LANGUAGES = frozenset(
 _LOCALE_ROOT = re.compile(r"/([a-z]{2})(?:[-_][a-zA-Z]{2,4})?/?(?:index\.html?)?", re.IGNORECASE)
 
 
-def is_html(response: FetchResponse) -> bool:
-    return response.content_type in HTML_TYPES
-
-
 def _fold(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u02bc", "'")
 
@@ -205,7 +200,7 @@ def heading_says_not_found(text: str) -> bool:
 
 
 def page_of(response: FetchResponse) -> PageSummary | None:
-    if not response.body or not is_html(response):
+    if not response.body or not response.is_html:
         return None
     return scan_html(response.body, response.headers.get("Content-Type", ""))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VERSION = "0.1"
-DEFAULT_CONTACT_URL = "https://github.com/syllabus-project/syllabus"
+DEFAULT_CONTACT_URL = "https://syllabus.invalid/about-our-checker"
 
 # getaddrinfo-compatible: (host, port) -> list of addrinfo tuples. Injected by tests so that no
 # name is ever sent to a real resolver (the machines running them have no internet).
@@ -132,3 +132,54 @@ def config_from_settings(values: Mapping[str, Any], **overrides: Any) -> Checker
         kwargs.setdefault("connect_timeout", min(CheckerConfig.connect_timeout, deadline))
         kwargs.setdefault("read_timeout", min(CheckerConfig.read_timeout, deadline))
     return CheckerConfig(**kwargs)
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _seconds(minimum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < minimum:
+            raise ValueError(f"must be a finite number of at least {minimum:g}")
+        return value
+
+    return parse
+
+
+# The LINKCHECK_* environment variables: (reader, default). Django's settings and the
+# Django-free `checklinks --input` read them through read_environment, so the two cannot drift.
+ENVIRONMENT: dict[str, tuple[Callable[[str], Any], str]] = {
+    "LINKCHECK_ALLOWED_INTERNAL_HOSTS": (parse_allowed_hosts, ""),
+    "LINKCHECK_CONTACT_URL": (str, DEFAULT_CONTACT_URL),
+    "LINKCHECK_CONCURRENCY": (_positive_int, "32"),
+    "LINKCHECK_PER_HOST_CONCURRENCY": (_positive_int, "2"),
+    "LINKCHECK_PER_HOST_INTERVAL": (_seconds(0.0), "1.0"),
+    "LINKCHECK_TIMEOUT": (_seconds(0.1), "10"),
+}
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The LINKCHECK_* values from an environment, defaults for the unset or blank ones.
+
+    Raises ValueError naming the variable and the value when one is malformed.
+    """
+    values: dict[str, Any] = {}
+    for name, (read, default) in ENVIRONMENT.items():
+        raw = environ.get(name, "")
+        text = raw.strip() if raw.strip() else default
+        try:
+            values[name] = read(text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc} (got {raw!r})") from None
+    return values

@@ -1,29 +1,31 @@
-"""check_url and check_many: HEAD first, a short GET when the answer needs a body, bounded retries.
+"""check_url and check_many: one streamed GET per page, HEAD first for files, bounded retries.
 
-HEAD/GET policy: a 2xx HEAD is trusted only for non-HTML resources (PDFs, videos, archives),
-where a GET would download what we do not need. Soft-404s and bot walls live in HTML bodies, so
-for HTML (or an unknown type) we follow with a GET that reads at most `sniff_bytes` and stops at
-the first </h1>: one extra small request buys the truth the four common link checkers miss.
-Anything but a clear 2xx on HEAD (403, 404, 405, 501, 5xx, a reset or timeout...) falls back to
-the GET, which decides, because many servers mishandle HEAD.
+Method policy. A page's verdict lives in its body: a 200 can be a soft 404 or a bot wall, so a
+HEAD can never settle a page, and HEAD-then-GET would cost every site two requests per link
+(and, under a per-host interval, halve what a polite run can check). So a page gets one GET
+that reads only what the verdict needs: the first `sniff_bytes` of an HTML body, stopping soon
+after the first </h1>; a response that is not HTML is judged by its status and its body is
+never read. A URL that names a file (a PDF, a video, an archive: see FILE_SUFFIXES) is checked
+with HEAD first, as link checkers do, because a 2xx HEAD settles it without a download; when
+the HEAD answers anything but a clear 2xx for a non-HTML resource (403, 404, 405, 501, 5xx, a
+reset or a hang: servers mishandle HEAD), the GET decides.
 """
 
 from __future__ import annotations
 
+import posixpath
 import random
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-import requests
-
-from .classify import classify, is_html, moved_to
 from .config import CheckerConfig
 from .errors import CheckerError, ConnectionFailure, FetchTimeout
 from .fetch import Deadline, FetchChain, fetch_following_redirects
-from .guard import AddressPolicy, build_session, parse_target
+from .guard import AddressPolicy, GuardedClient, build_session, parse_target
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
 from .scheduler import schedule
@@ -34,6 +36,33 @@ SNIFF_STOP_MARKER = b"</h1>"
 # leave the GET fallback time to give the real answer.
 HEAD_SHARE = 0.5
 TRANSIENT_ERRORS = (ConnectionFailure, FetchTimeout)
+# What a path ends with when it names a download rather than a page.
+FILE_SUFFIXES = frozenset(
+    {
+        ".pdf", ".epub", ".mobi", ".djvu", ".ps", ".zip", ".gz", ".tgz", ".bz2", ".xz",
+        ".7z", ".rar", ".tar", ".iso", ".dmg", ".exe", ".msi", ".deb", ".rpm", ".apk",
+        ".jar", ".whl", ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mp3", ".m4a",
+        ".ogg", ".oga", ".wav", ".flac", ".ppt", ".pptx", ".doc", ".docx", ".xls", ".xlsx",
+        ".odt", ".odp", ".ods", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff",
+    }
+)  # fmt: skip
+
+
+def names_a_file(url: str) -> bool:
+    """Whether the URL's path ends in a file suffix (FILE_SUFFIXES): HEAD first for those."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return posixpath.splitext(path)[1].lower() in FILE_SUFFIXES
+
+
+def _classify(url: str, chain: FetchChain) -> tuple[Outcome, str]:
+    # Imported on first use: the classifier and its HTML scanner are not needed before the
+    # first answer arrives, so a command-line run sends its first requests without them.
+    from .classify import classify
+
+    return classify(url, chain)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -53,6 +82,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _result_from_chain(url: str, chain: FetchChain, outcome: Outcome, rule: str) -> CheckResult:
+    from .classify import moved_to
+
     # For a permanent move, the address to report is where the permanent redirects lead, which
     # is not where a temporary redirect after them happens to land.
     final_url = (moved_to(url, chain) if outcome == Outcome.REDIRECTED else None) or chain.final_url
@@ -83,7 +114,7 @@ class _Check:
         self,
         url: str,
         config: CheckerConfig,
-        session: requests.Session,
+        session: GuardedClient,
         limiter: HostLimiter | None,
     ) -> None:
         self.url = url
@@ -95,9 +126,10 @@ class _Check:
     def run(self) -> CheckResult:
         target = parse_target(self.url)
         AddressPolicy(self.config).check_target(target)
-        head = self._head()
-        if head is not None and 200 <= head.response.status < 300 and not is_html(head.response):
-            return _result_from_chain(self.url, head, *classify(self.url, head))
+        if names_a_file(self.url):
+            head = self._head()
+            if head is not None and 200 <= head.response.status < 300 and not head.response.is_html:
+                return _result_from_chain(self.url, head, *_classify(self.url, head))
         return self._get_with_retries()
 
     def _head(self) -> FetchChain | None:
@@ -150,6 +182,7 @@ class _Check:
                     deadline=self.deadline,
                     stop_at=SNIFF_STOP_MARKER,
                     limiter=self.limiter,
+                    html_only=True,
                 )
             except TRANSIENT_ERRORS as exc:
                 if (
@@ -159,7 +192,7 @@ class _Check:
                 ):
                     raise
                 continue
-            outcome, rule = classify(self.url, chain)
+            outcome, rule = _classify(self.url, chain)
             status = chain.response.status
             transient = outcome == Outcome.SERVER_ERROR or (
                 outcome == Outcome.BLOCKED and rule == "status-429"
@@ -183,7 +216,7 @@ def check_url(
     url: str,
     *,
     config: CheckerConfig,
-    session: requests.Session | None = None,
+    session: GuardedClient | None = None,
     limiter: HostLimiter | None = None,
 ) -> CheckResult:
     """Check one URL. Never raises: every failure is a CheckResult with an outcome and a rule."""

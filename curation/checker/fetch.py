@@ -16,7 +16,6 @@ from email.errors import MissingHeaderBodySeparatorDefect
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
-from requests.utils import requote_uri
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InvalidHeader,
@@ -41,9 +40,9 @@ from .errors import (
     RedirectLoop,
     TLSFailure,
 )
-from .guard import AddressPolicy, GuardedClient, parse_target
+from .guard import AddressPolicy, GuardedClient, parse_target, requote
 from .outcomes import Hop
-from .politeness import HostLimiter
+from .politeness import HostLimiter, starting
 from .watchdog import watching
 
 READ_CHUNK = 16 * 1024
@@ -51,6 +50,8 @@ READ_CHUNK = 16 * 1024
 MARKER_TAIL_BYTES = 16 * 1024
 MARKER_TAIL_WAIT = 0.25
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Media types read as HTML; no Content-Type at all is treated as HTML too (browsers sniff it).
+HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})
 # A URL may come back once (cookie-setting bounces do that); the third visit is a loop.
 MAX_VISITS_PER_URL = 2
 
@@ -90,6 +91,10 @@ class FetchResponse:
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    @property
+    def is_html(self) -> bool:
+        return self.content_type in HTML_TYPES
 
     @property
     def is_redirect(self) -> bool:
@@ -164,11 +169,13 @@ def fetch(
     headers: Mapping[str, str] | None = None,
     hop: bool = False,
     read_redirect_body: bool = False,
+    html_only: bool = False,
 ) -> FetchResponse:
     """Perform ONE request (no redirects followed) and read at most max_bytes of decoded body.
 
-    A redirect's body is skipped unless read_redirect_body is set. `hop` marks a redirect target
-    (a bad scheme there is forbidden_target rather than invalid_url).
+    A redirect's body is skipped unless read_redirect_body is set; with html_only, so is any
+    body that is not HTML. `hop` marks a redirect target (a bad scheme there is
+    forbidden_target rather than invalid_url).
 
     `deadline` is a time.monotonic() instant (or a Deadline) shared by everything done for one
     URL. Raises a CheckerError subclass for anything that is not an HTTP response.
@@ -182,17 +189,16 @@ def fetch(
         token = limiter.acquire(target.host_key, deadline=budget.at + budget.queue_allowance)
         budget.queued(time.monotonic() - queued_from)
     try:
-        return _fetch_once(
-            session,
-            url,
-            method,
-            config,
-            max_bytes,
-            budget.at,
-            stop_at,
-            headers or {},
-            read_redirect_body,
-        )
+        if limiter is None:
+            return _fetch_once(
+                session, url, method, config, max_bytes, budget.at, stop_at, headers or {},
+                read_redirect_body, html_only,
+            )  # fmt: skip
+        with starting(limiter, target.host_key, token):
+            return _fetch_once(
+                session, url, method, config, max_bytes, budget.at, stop_at, headers or {},
+                read_redirect_body, html_only,
+            )  # fmt: skip
     finally:
         if limiter is not None and token is not None:
             limiter.release(target.host_key, token)
@@ -208,6 +214,7 @@ def _fetch_once(
     stop_at: bytes | None,
     headers: Mapping[str, str],
     read_redirect_body: bool,
+    html_only: bool,
 ) -> FetchResponse:
     left = remaining(deadline)
     if left <= 0:
@@ -246,8 +253,9 @@ def _fetch_once(
         # A redirect's body is noise, and a slow or huge one must not cost us anything.
         _finish(response, complete=False)
         return result
-    if method.upper() == "HEAD" or max_bytes <= 0:
-        # Nothing to read (HEAD) or nothing wanted: drop the connection rather than drain it.
+    if method.upper() == "HEAD" or max_bytes <= 0 or (html_only and not result.is_html):
+        # Nothing to read (HEAD) or nothing wanted (a PDF, a video): drop the connection rather
+        # than drain it.
         _finish(response, complete=method.upper() == "HEAD")
         return result
     complete = False
@@ -392,9 +400,7 @@ def redirect_target(current: str, location: str) -> str:
     target = urlsplit(urldefrag(urljoin(current, location.strip()))[0])
     # Browsers percent-encode spaces and non-ASCII in a Location's path and query (a host
     # stays as it is: it is IDNA-encoded on connect).
-    return urlunsplit(
-        target._replace(path=requote_uri(target.path), query=requote_uri(target.query))
-    )
+    return urlunsplit(target._replace(path=requote(target.path), query=requote(target.query)))
 
 
 def fetch_following_redirects(
@@ -408,6 +414,7 @@ def fetch_following_redirects(
     stop_at: bytes | None = None,
     limiter: HostLimiter | None = None,
     headers: Mapping[str, str] | None = None,
+    html_only: bool = False,
 ) -> FetchChain:
     """Follow redirects hop by hop (each through the guard). Raises CheckerError with .hops set."""
     budget = as_deadline(deadline, config)
@@ -430,6 +437,7 @@ def fetch_following_redirects(
                 limiter=limiter,
                 headers=headers,
                 hop=bool(hops),
+                html_only=html_only,
             )
             if not response.is_redirect:
                 return FetchChain(url=url, final_url=current, response=response, hops=hops)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 import socket
 import threading
 from collections.abc import Mapping
@@ -20,9 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunparse
 
 import idna
-from requests.auth import _basic_auth_str
-from requests.cookies import MockRequest, MockResponse, RequestsCookieJar
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, requote_uri
 from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -34,9 +32,14 @@ from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
 
 from .config import CheckerConfig
 from .errors import DNSFailure, ForbiddenTarget, InvalidTarget
+from .politeness import mark_started, wait_for_start
 from .watchdog import attach_current
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+# URLs made only of these characters come out of requests' requote_uri unchanged. Most URLs
+# are like that, and requests costs 15 ms of start-up that a command-line check should not pay
+# for them, so requests is imported only for the others (and for cookies and credentials).
+_ALREADY_QUOTED = re.compile(r"[A-Za-z0-9_.\-~!#$&'()*+,/:;=?@\[\]]*")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Web ports only. The address check already keeps us off private networks; the port rule limits
 # what a public host can make us talk to (SMTP, Redis, memcached...) to things that speak HTTP.
@@ -247,9 +250,20 @@ def _bracket(host: str) -> str:
 
 
 class _GuardedConnectionMixin:
-    """Overrides urllib3's _new_conn: resolve once, check, connect to the checked address."""
+    """Overrides urllib3's _new_conn: resolve once, check, connect to the checked address.
+
+    It also holds each request until its politeness start slot, at the last moment before the
+    request (and, for a new plain-HTTP connection, its connect) goes out.
+    """
 
     policy: AddressPolicy
+
+    def endheaders(self, *args: Any, **kwargs: Any) -> None:
+        wait_for_start()
+        try:
+            super().endheaders(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            mark_started()
 
     def _new_conn(self) -> socket.socket:
         conn: Any = self
@@ -292,10 +306,20 @@ def _pool_classes(policy: AddressPolicy) -> dict[str, type]:
         ),
         "https": type(
             "GuardedHTTPSConnectionPool",
-            (_WatchedPoolMixin, HTTPSConnectionPool),
+            (_WatchedPoolMixin, _SharedTrustPoolMixin, HTTPSConnectionPool),
             {"ConnectionCls": https_conn},
         ),
     }
+
+
+class _SharedTrustPoolMixin:
+    """An HTTPS pool that verifies with the shared context unless given a CA bundle of its own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        own_trust = kwargs.get("ssl_context") or kwargs.get("ca_certs") or kwargs.get("ca_cert_dir")
+        if not own_trust and kwargs.get("cert_reqs") == "CERT_REQUIRED":
+            kwargs["ssl_context"] = _shared_tls_context()
+        super().__init__(*args, **kwargs)
 
 
 class _WatchedPoolMixin:
@@ -347,8 +371,10 @@ def _shared_tls_context() -> Any:
     global _default_tls_context
     with _default_tls_lock:
         if _default_tls_context is None:
+            import certifi
+
             context = create_urllib3_context()
-            context.load_verify_locations(cafile=DEFAULT_CA_BUNDLE_PATH)
+            context.load_verify_locations(cafile=certifi.where())
             _default_tls_context = context
         return _default_tls_context
 
@@ -375,8 +401,9 @@ class GuardedClient:
             "Accept": ACCEPT,
             "Connection": "keep-alive",
         }
-        self.cookies = RequestsCookieJar()
-        self._may_have_cookies = False
+        # A requests cookie jar, made when the first cookie arrives (most runs see none).
+        self.cookies: Any = None
+        self._cookies_lock = threading.Lock()
         self.proxies: dict[str, str] = {}
         self.trust_env = False
         self._pools = PoolManager(
@@ -410,7 +437,9 @@ class GuardedClient:
         if isinstance(verify, str):
             key = "ca_cert_dir" if os.path.isdir(verify) else "ca_certs"
             return {"cert_reqs": "CERT_REQUIRED", key: verify}
-        return {"cert_reqs": "CERT_REQUIRED", "ssl_context": _shared_tls_context()}
+        # No ssl_context here: the HTTPS pool takes the shared one when it is first needed, so a
+        # run over plain-HTTP links never pays for loading the CA bundle (15 ms).
+        return {"cert_reqs": "CERT_REQUIRED"}
 
     def open(
         self,
@@ -433,12 +462,17 @@ class GuardedClient:
         prepared, target, scheme, host, port, auth = _prepare_url(url)
         request_headers = self._merge_headers(headers)
         if auth:
+            from requests.auth import _basic_auth_str
+            from requests.utils import get_auth_from_url
+
             user, password = get_auth_from_url(prepared)
             if user or password:
                 request_headers["Authorization"] = _basic_auth_str(user, password)
         if method not in ("GET", "HEAD") and not _has(request_headers, "Content-Length"):
             request_headers["Content-Length"] = "0"
-        if self._may_have_cookies:
+        if self.cookies is not None:
+            from requests.cookies import MockRequest
+
             view = _PreparedView(prepared, request_headers)
             mock = MockRequest(view)  # type: ignore[arg-type]
             self.cookies.add_cookie_header(mock)  # type: ignore[arg-type]
@@ -466,11 +500,15 @@ class GuardedClient:
         if original is not None and (
             "Set-Cookie" in response.headers or "Set-Cookie2" in response.headers
         ):
+            from requests.cookies import MockRequest, MockResponse, RequestsCookieJar
+
+            with self._cookies_lock:
+                if self.cookies is None:
+                    self.cookies = RequestsCookieJar()
             self.cookies.extract_cookies(
                 MockResponse(original.msg),  # type: ignore[arg-type]
                 MockRequest(_PreparedView(prepared, request_headers)),  # type: ignore[arg-type]
             )
-            self._may_have_cookies = True
         return response
 
     def request(self, method: str, url: str, **kwargs: Any) -> PlainResponse:
@@ -563,7 +601,7 @@ def _prepare_url(url: str) -> tuple[str, str, str, str, int | None, bool]:
     netloc = f"{auth}@{host}" if auth else host
     if port:
         netloc += f":{port}"
-    prepared = requote_uri(urlunparse([scheme, netloc, path or "/", None, query, fragment]))
+    prepared = requote(urlunparse([scheme, netloc, path or "/", None, query, fragment]))
     split = urlsplit(prepared)
     target = split.path or "/"
     if split.query:
@@ -573,6 +611,15 @@ def _prepare_url(url: str) -> tuple[str, str, str, str, int | None, bool]:
     except ValueError as exc:
         raise InvalidTarget(f"InvalidURL: {exc}") from exc
     return prepared, target, split.scheme.lower(), split.hostname or "", pool_port, bool(auth)
+
+
+def requote(uri: str) -> str:
+    """requests' requote_uri: percent-encode what must be, leave valid escapes alone."""
+    if _ALREADY_QUOTED.fullmatch(uri):
+        return uri
+    from requests.utils import requote_uri
+
+    return requote_uri(uri)
 
 
 def build_session(config: CheckerConfig) -> GuardedClient:

@@ -2,6 +2,14 @@
 
 Every request the checker makes (each hop, each retry) takes a slot here first. Two backends share
 one interface: LocalHostLimiter for one process, RedisHostLimiter for all workers on all machines.
+
+The interval is a promise about request starts as the server sees them, so the in-process
+limiter keeps it at the last moment: `acquire` reserves the next start slot (up to START_LEAD
+early, before the request is prepared); the connection calls `wait_for_start()` just before its
+first byte goes out, which sleeps until the slot, and `mark_started()` once the request is sent,
+which times the next start from there. Requests to one host therefore start the interval apart
+(less START_TOLERANCE at worst, 2 % of it) however the threads were scheduled in between, and
+reserved slots keep to the grid, so a polite run does not drift slower than its policy.
 """
 
 from __future__ import annotations
@@ -17,27 +25,41 @@ from .errors import FetchTimeout
 # How long a waiter sleeps at most between two looks at a host that is full, in seconds.
 POLL_INTERVAL = 0.05
 PURGE_EVERY = 4096
+# How early a start slot may be reserved: enough for the request to be prepared (headers,
+# pooled connection) before its slot, so only the final sleep separates the slot from the send.
+START_LEAD = 0.01
+# How much closer than the interval two starts may come when the first was sent late (a thread
+# waking a little late, the GIL): at most 2 % of the interval, and never more than this.
+START_TOLERANCE = 0.001
 
 
 class HostLimiter(Protocol):
-    def try_acquire(self, host: str) -> tuple[str | None, float]:
+    def try_acquire(self, host: str) -> tuple[Any, float]:
         """Take a slot now if allowed: (token, 0.0), else (None, seconds worth waiting)."""
         ...
 
-    def release(self, host: str, token: str) -> None: ...
+    def release(self, host: str, token: Any) -> None: ...
 
     def defer(self, host: str, seconds: float) -> None:
         """Hold every new request to this host for `seconds` (Retry-After for the whole host)."""
         ...
 
-    def acquire(self, host: str, *, deadline: float | None = None) -> str: ...
+    def acquire(self, host: str, *, deadline: float | None = None) -> Any: ...
 
     def delay(self, host: str) -> float:
         """Seconds before the interval or a deferral lets a new request to this host start."""
         ...
 
+    def wait_for_start(self, host: str, token: Any) -> None:
+        """Called as the request is about to be sent: sleep until its start slot, if any."""
+        ...
 
-def blocking_acquire(limiter: HostLimiter, host: str, deadline: float | None) -> str:
+    def started(self, host: str, token: Any) -> None:
+        """Called once the request has been sent."""
+        ...
+
+
+def blocking_acquire(limiter: HostLimiter, host: str, deadline: float | None) -> Any:
     """Wait for a slot, but never beyond the caller's deadline (raises FetchTimeout)."""
     while True:
         token, wait = limiter.try_acquire(host)
@@ -52,14 +74,66 @@ def blocking_acquire(limiter: HostLimiter, host: str, deadline: float | None) ->
         time.sleep(min(max(wait, 0.001), 1.0))
 
 
+class _StartGate(threading.local):
+    limiter: HostLimiter | None = None
+    host = ""
+    token: Any = None
+
+
+_gate = _StartGate()
+
+
+class starting:
+    """Within the block, this thread's next request start waits for the reserved slot.
+
+    A plain class rather than a @contextmanager generator: it runs once per request.
+    """
+
+    __slots__ = ("host", "limiter", "token")
+
+    def __init__(self, limiter: HostLimiter, host: str, token: Any) -> None:
+        self.limiter, self.host, self.token = limiter, host, token
+
+    def __enter__(self) -> None:
+        _gate.limiter, _gate.host, _gate.token = self.limiter, self.host, self.token
+
+    def __exit__(self, *exc: object) -> None:
+        _gate.limiter = _gate.token = None
+
+
+def wait_for_start() -> None:
+    """Called by the guarded connection right before it sends a request (or connects for it)."""
+    if _gate.limiter is not None:
+        _gate.limiter.wait_for_start(_gate.host, _gate.token)
+
+
+def mark_started() -> None:
+    """Called by the guarded connection once the request is sent: the start is on the wire."""
+    limiter = _gate.limiter
+    if limiter is not None:
+        _gate.limiter = None  # One start per request.
+        limiter.started(_gate.host, _gate.token)
+
+
+class _Reservation:
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: float) -> None:
+        self.slot = slot
+
+
 @dataclass
 class _HostState:
     in_flight: int = 0
-    next_start: float = 0.0
+    # The earliest start not yet reserved (grid: the last reserved slot + the interval).
+    next_slot: float = 0.0
+    # When the last request actually started, and any Retry-After hold.
+    last_start: float = float("-inf")
+    hold_until: float = 0.0
 
 
 class LocalHostLimiter:
-    """In-process, thread-safe limiter."""
+    """In-process, thread-safe limiter: slots reserved on a grid, starts gated at the send."""
 
     def __init__(self, *, per_host_concurrency: int, per_host_interval: float) -> None:
         self.per_host_concurrency = per_host_concurrency
@@ -68,50 +142,87 @@ class LocalHostLimiter:
         self._hosts: dict[str, _HostState] = {}
         self._acquisitions = 0
 
-    def try_acquire(self, host: str) -> tuple[str | None, float]:
+    def try_acquire(self, host: str) -> tuple[Any, float]:
         now = time.monotonic()
         with self._lock:
             self._acquisitions += 1
             if self._acquisitions % PURGE_EVERY == 0:
                 self._purge(now)
-            state = self._hosts.setdefault(host, _HostState())
-            if state.next_start > now:
-                return None, state.next_start - now
+            state = self._hosts.get(host)
+            if state is None:
+                state = self._hosts[host] = _HostState()
+            earliest = max(state.next_slot, state.hold_until)
+            if earliest - now > START_LEAD:
+                return None, earliest - now - START_LEAD
             if state.in_flight >= self.per_host_concurrency:
                 return None, POLL_INTERVAL
+            slot = max(now, earliest)
             state.in_flight += 1
-            state.next_start = now + self.per_host_interval
-            return uuid.uuid4().hex, 0.0
+            state.next_slot = slot + self.per_host_interval
+            return _Reservation(slot), 0.0
+
+    def wait_for_start(self, host: str, token: Any) -> None:
+        # Starts keep to the reserved grid, so a thread that woke a little late does not push
+        # every later start back; only a start held up by more than the tolerance does.
+        spacing = self.per_host_interval - min(START_TOLERANCE, self.per_host_interval / 50)
+        while True:
+            with self._lock:
+                state = self._hosts.get(host)
+                if state is None:
+                    return
+                now = time.monotonic()
+                due = max(token.slot, state.last_start + spacing, state.hold_until)
+                if due <= now:
+                    state.last_start = now
+                    return
+            time.sleep(due - now)
+
+    def started(self, host: str, token: Any) -> None:
+        # The next start is timed from when this request was really sent, not from when it was
+        # let through: a thread held up in between (the GIL, a busy CPU) must not bring the next
+        # request closer than the interval.
+        now = time.monotonic()
+        with self._lock:
+            state = self._hosts.get(host)
+            if state is not None:
+                state.last_start = max(state.last_start, now)
 
     def _purge(self, now: float) -> None:
         # Forget hosts that are idle and past their interval, so a run over a million hosts keeps
         # memory flat. Called with the lock held.
-        idle = [h for h, s in self._hosts.items() if not s.in_flight and s.next_start <= now]
+        idle = [h for h, s in self._hosts.items() if not s.in_flight and self._idle(s, now)]
         for host in idle:
             del self._hosts[host]
 
-    def release(self, host: str, token: str) -> None:
+    def _idle(self, state: _HostState, now: float) -> bool:
+        return (
+            max(state.next_slot, state.hold_until, state.last_start + self.per_host_interval) <= now
+        )
+
+    def release(self, host: str, token: Any) -> None:
         with self._lock:
             state = self._hosts.get(host)
             if state is None:
                 return
             state.in_flight = max(0, state.in_flight - 1)
-            if state.in_flight == 0 and state.next_start <= time.monotonic():
+            if state.in_flight == 0 and self._idle(state, time.monotonic()):
                 # Forget idle hosts so a long run over many hosts keeps memory flat.
                 del self._hosts[host]
 
     def defer(self, host: str, seconds: float) -> None:
         with self._lock:
             state = self._hosts.setdefault(host, _HostState())
-            state.next_start = max(state.next_start, time.monotonic() + seconds)
+            state.hold_until = max(state.hold_until, time.monotonic() + seconds)
 
-    def acquire(self, host: str, *, deadline: float | None = None) -> str:
+    def acquire(self, host: str, *, deadline: float | None = None) -> Any:
         return blocking_acquire(self, host, deadline)
 
     def delay(self, host: str) -> float:
         with self._lock:
             state = self._hosts.get(host)
-            return 0.0 if state is None else max(0.0, state.next_start - time.monotonic())
+            if state is None:
+                return 0.0
+            return max(0.0, max(state.next_slot, state.hold_until) - time.monotonic())
 
 
 # KEYS[1] = slots zset (token -> lease expiry ms), KEYS[2] = next allowed start (ms).
@@ -178,7 +289,7 @@ class RedisHostLimiter:
     def _keys(self, host: str) -> tuple[str, str]:
         return f"{self.key_prefix}:{host}:slots", f"{self.key_prefix}:{host}:next"
 
-    def try_acquire(self, host: str) -> tuple[str | None, float]:
+    def try_acquire(self, host: str) -> tuple[Any, float]:
         token = uuid.uuid4().hex
         slots, nxt = self._keys(host)
         acquired, wait_ms = self._acquire(
@@ -195,17 +306,23 @@ class RedisHostLimiter:
         wait_ms = int(wait_ms)
         return None, POLL_INTERVAL if wait_ms < 0 else wait_ms / 1000
 
-    def release(self, host: str, token: str) -> None:
+    def release(self, host: str, token: Any) -> None:
         self.redis.zrem(self._keys(host)[0], token)
 
     def defer(self, host: str, seconds: float) -> None:
         if seconds > 0:
             self._defer(keys=[self._keys(host)[1]], args=[int(seconds * 1000)])
 
-    def acquire(self, host: str, *, deadline: float | None = None) -> str:
+    def acquire(self, host: str, *, deadline: float | None = None) -> Any:
         return blocking_acquire(self, host, deadline)
 
     def delay(self, host: str) -> float:
         # The "next start" key expires exactly when the host may be contacted again.
         pttl = int(self.redis.pttl(self._keys(host)[1]))
         return max(0, pttl) / 1000
+
+    def wait_for_start(self, host: str, token: Any) -> None:
+        """Nothing left to wait for: the start interval was kept atomically in acquire."""
+
+    def started(self, host: str, token: Any) -> None:
+        """Nothing to record: Redis spaces the grants (a second round trip would cost more)."""

@@ -18,6 +18,11 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+# How long before a key's slot (ready_in) its next item is handed to a thread. The thread then
+# waits for the slot itself, so the request starts on time instead of a hand-over later.
+DISPATCH_LEAD = 0.025
+# Input items read between two looks at what can be dispatched.
+READ_BATCH = 64
 
 
 class _DaemonPool:
@@ -49,12 +54,9 @@ class _DaemonPool:
         while (task := self._tasks.get()) is not None:
             task()
 
-    def shutdown(self, *, wait: bool) -> None:
+    def shutdown(self) -> None:
         for _ in self._threads:
             self._tasks.put(None)
-        if wait:
-            for thread in self._threads:
-                thread.join()
 
 
 class _Failure:
@@ -74,8 +76,9 @@ def schedule(
 ) -> Iterator[R]:
     """Yield work(item) for every item, in completion order.
 
-    `ready_in(key)` may say a key must wait (e.g. a host deferred by Retry-After): its items are
-    parked without occupying a thread, and other keys are served meanwhile.
+    `ready_in(key)` may say a key must wait (the per-host interval, a host deferred by
+    Retry-After): its items are parked without occupying a thread, and other keys are served
+    meanwhile; an item is handed over DISPATCH_LEAD before its key is ready.
     """
     source = iter(items)
     exhausted = False
@@ -87,6 +90,12 @@ def schedule(
     in_flight: dict[Hashable, int] = {}
     buffered = running = sequence = 0
     done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
+
+    def park(k: Hashable, until: float) -> None:
+        nonlocal sequence
+        sequence += 1
+        heapq.heappush(parked, (until, sequence, k))
+        parked_keys.add(k)
 
     def mark_ready(k: Hashable) -> None:
         free = in_flight.get(k, 0) < per_key
@@ -102,10 +111,12 @@ def schedule(
             done.put((k, _Failure(exc)))
 
     pool = _DaemonPool(concurrency, "linkcheck")
-    finished = False
     try:
         while True:
-            while not exhausted and buffered < lookahead:
+            # A batch at a time, so the first requests go out while the input is still read.
+            for _ in range(READ_BATCH):
+                if exhausted or buffered >= lookahead:
+                    break
                 try:
                     item = next(source)
                 except StopIteration:
@@ -126,10 +137,8 @@ def schedule(
                 k = ready.popleft()
                 in_ready.discard(k)
                 wait = ready_in(k) if ready_in is not None else 0.0
-                if wait > 0:
-                    sequence += 1
-                    heapq.heappush(parked, (now + wait, sequence, k))
-                    parked_keys.add(k)
+                if wait > DISPATCH_LEAD:
+                    park(k, now + wait - DISPATCH_LEAD)
                     continue
                 pending = queues[k]
                 item = pending.popleft()
@@ -139,22 +148,33 @@ def schedule(
                 in_flight[k] = in_flight.get(k, 0) + 1
                 running += 1
                 pool.submit(functools.partial(run, k, item))
-                mark_ready(k)
+                if wait > 0:
+                    # Dispatched ahead of its slot: the next item of this key is not looked at
+                    # before that slot, so one thread waits for a host, not a whole batch.
+                    park(k, now + wait)
+                else:
+                    mark_ready(k)
 
             if running == 0 and not queues and exhausted:
-                finished = True
                 return
-            if running == 0 and not parked and not ready and buffered < lookahead:
-                continue  # Room to read more input.
-            timeout = max(0.0, parked[0][0] - time.monotonic()) if parked else None
-            if running == 0:
-                if timeout:
-                    time.sleep(timeout)
-                continue
-            try:
-                k, result = done.get(timeout=timeout)
-            except queue.Empty:
-                continue
+            if not exhausted and buffered < lookahead:
+                # More input to read: take a result if one is in, else go on reading.
+                if running == 0:
+                    continue
+                try:
+                    k, result = done.get_nowait()
+                except queue.Empty:
+                    continue
+            else:
+                timeout = max(0.0, parked[0][0] - time.monotonic()) if parked else None
+                if running == 0:
+                    if timeout:
+                        time.sleep(timeout)
+                    continue
+                try:
+                    k, result = done.get(timeout=timeout)
+                except queue.Empty:
+                    continue
             running -= 1
             in_flight[k] -= 1
             if not in_flight[k]:
@@ -164,6 +184,7 @@ def schedule(
                 raise result.exc
             yield result
     finally:
-        # Interrupted (Ctrl-C, a consumer that stopped early): do not sit out the checks in
-        # flight before the caller can report what it has; they end by their own deadline.
-        pool.shutdown(wait=finished)
+        # The threads are told to stop, never waited for: after an interruption (Ctrl-C, a
+        # consumer that stopped early) the checks in flight end by their own deadline, and the
+        # caller reports what it has without sitting them out.
+        pool.shutdown()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from curation.checker.engine import check_url, parse_retry_after
+from curation.checker.engine import check_url, names_a_file, parse_retry_after
 from curation.checker.outcomes import Outcome
 from curation.checker.politeness import LocalHostLimiter
 from tests.checker.conftest import FakeResolver, config_for
@@ -39,23 +39,57 @@ def check(server, path="/", **overrides):
 # ok, redirected -----------------------------------------------------------------------------
 
 
-def test_it_reports_ok_for_a_200_html_page_after_a_short_get(server):
+def test_a_page_is_checked_with_one_short_get(server):
     server.routes["/"] = page(body=HTML_OK)
 
     result = check(server)
 
     assert (result.outcome, result.status_code, result.rule) == (Outcome.OK, 200, "status-200")
     assert result.final_url == server.url("/")
-    assert server.methods("/") == ["HEAD", "GET"]
+    assert server.methods("/") == ["GET"]
 
 
-def test_it_trusts_a_2xx_head_for_a_non_html_resource(server):
+def test_it_trusts_a_2xx_head_for_a_url_naming_a_file(server):
     server.routes["/notes.pdf"] = page(body=b"%PDF-1.7", content_type="application/pdf")
 
     result = check(server, "/notes.pdf")
 
     assert result.outcome == Outcome.OK
     assert server.methods("/notes.pdf") == ["HEAD"]
+
+
+def test_a_file_url_that_turns_out_to_be_a_page_gets_the_get(server):
+    server.routes["/paper.pdf"] = page(body=html("Page not found", "Page not found"))
+
+    result = check(server, "/paper.pdf")
+
+    assert (result.outcome, result.rule) == (Outcome.SOFT_404, "soft404-title")
+    assert server.methods("/paper.pdf") == ["HEAD", "GET"]
+
+
+def test_a_page_answering_with_a_download_is_judged_by_its_status_alone(server):
+    server.routes["/download"] = page(body=b"%PDF-1.7 " * 200_000, content_type="application/pdf")
+
+    result = check(server, "/download")
+
+    assert (result.outcome, result.status_code) == (Outcome.OK, 200)
+    assert server.methods("/download") == ["GET"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://site.example/notes.PDF", True),
+        ("https://site.example/talk.mp4?t=30", True),
+        ("https://site.example/dist/book.tar.gz", True),
+        ("https://site.example/notes", False),
+        ("https://site.example/pdf/", False),
+        ("https://site.example/guide.html", False),
+        ("https://site.example/", False),
+    ],
+)
+def test_only_urls_naming_a_file_go_head_first(url, expected):
+    assert names_a_file(url) is expected
 
 
 @pytest.mark.parametrize("status", [301, 308])
@@ -199,12 +233,12 @@ def test_a_5xx_that_persists_through_retries_is_a_server_error(server):
 
 
 def test_a_5xx_that_clears_on_retry_is_ok(server):
-    server.routes["/"] = on_head(page(503), sequence(page(502), page(body=HTML_OK)))
+    server.routes["/"] = sequence(page(502), page(body=HTML_OK))
 
     result = check(server, retries=2)
 
     assert result.outcome == Outcome.OK
-    assert server.methods("/") == ["HEAD", "GET", "GET"]
+    assert server.methods("/") == ["GET", "GET"]
 
 
 def test_a_reset_on_get_is_retried(server):
@@ -223,26 +257,46 @@ def test_a_reset_on_get_is_retried(server):
     assert check(server).outcome == Outcome.OK
 
 
-# HEAD rejected in each way: the GET decides --------------------------------------------------
+# HEAD rejected in each way (for a file, the one case HEAD is sent): the GET decides -----------
+
+PDF = page(body=b"%PDF-1.7", content_type="application/pdf")
 
 
 @pytest.mark.parametrize("status", [403, 404, 405, 501, 500])
 def test_a_head_rejected_with_a_status_falls_back_to_get(server, status):
-    server.routes["/"] = on_head(page(status), page(body=HTML_OK))
+    server.routes["/slides.pdf"] = on_head(page(status), PDF)
 
-    result = check(server)
+    result = check(server, "/slides.pdf")
 
     assert result.outcome == Outcome.OK
-    assert server.methods("/") == ["HEAD", "GET"]
+    assert server.methods("/slides.pdf") == ["HEAD", "GET"]
 
 
 def test_a_connection_reset_on_head_falls_back_to_get(server):
-    server.routes["/"] = reset_on_head(page(body=HTML_OK))
+    server.routes["/slides.pdf"] = reset_on_head(PDF)
 
-    result = check(server)
+    result = check(server, "/slides.pdf")
 
     assert result.outcome == Outcome.OK
-    assert server.methods("/") == ["HEAD", "GET"]
+    assert server.methods("/slides.pdf") == ["HEAD", "GET"]
+
+
+def test_a_head_that_hangs_leaves_the_get_time_to_answer(server):
+    server.routes["/slides.pdf"] = on_head(slow(10, PDF), PDF)
+
+    result = check(server, "/slides.pdf", deadline=2.0, read_timeout=5.0, retries=0)
+
+    assert (result.outcome, result.status_code) == (Outcome.OK, 200)
+    assert server.methods("/slides.pdf") == ["HEAD", "GET"]
+
+
+def test_a_head_that_lies_about_a_file_is_overruled_by_the_get(server):
+    server.routes["/slides.pdf"] = on_head(page(404), page(404))
+
+    result = check(server, "/slides.pdf")
+
+    assert (result.outcome, result.rule) == (Outcome.NOT_FOUND, "status-404")
+    assert server.methods("/slides.pdf") == ["HEAD", "GET"]
 
 
 def test_a_404_on_head_and_get_is_not_found(server):
@@ -319,13 +373,22 @@ def test_a_bare_captcha_page_is_blocked(server):
 
 
 @pytest.mark.parametrize("status", [400, 418, 451])
-def test_another_4xx_after_the_get_fallback_is_an_http_error(server, status):
+def test_another_4xx_is_an_http_error(server, status):
     server.routes["/"] = page(status)
 
     result = check(server)
 
     assert (result.outcome, result.rule) == (Outcome.HTTP_ERROR, f"status-{status}")
-    assert server.methods("/") == ["HEAD", "GET"]
+    assert server.methods("/") == ["GET"]
+
+
+def test_another_4xx_on_a_file_is_an_http_error_after_the_get_fallback(server):
+    server.routes["/data.zip"] = page(418)
+
+    result = check(server, "/data.zip")
+
+    assert (result.outcome, result.rule) == (Outcome.HTTP_ERROR, "status-418")
+    assert server.methods("/data.zip") == ["HEAD", "GET"]
 
 
 # Retry-After --------------------------------------------------------------------------------
@@ -475,10 +538,11 @@ class CountingLimiter(LocalHostLimiter):
 
 def test_every_request_including_hops_and_retries_takes_a_limiter_slot(server):
     server.routes["/a"] = redirect("/b", 302)
-    server.routes["/b"] = on_head(page(200), sequence(page(500), page(body=HTML_OK)))
+    server.routes["/b"] = sequence(page(500), page(body=HTML_OK))
     limiter = CountingLimiter()
 
     result = check_url(server.url("/a"), config=config_for(server), limiter=limiter)
 
     assert result.outcome == Outcome.OK
-    assert len(limiter.acquired) == len(server.requests) == 6
+    # GET /a, GET /b (500), then the retry: GET /a, GET /b.
+    assert len(limiter.acquired) == len(server.requests) == 4

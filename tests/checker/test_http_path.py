@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 
+from curation.checker.config import CheckerConfig
 from curation.checker.errors import (
     ConnectionFailure,
     DNSFailure,
@@ -243,11 +244,21 @@ def test_the_request_line_is_the_one_requests_sent(path):
 
 
 def test_the_default_trust_verifies_certificates_and_host_names():
-    kwargs = GuardedClient._tls_kwargs(True)
-    context = kwargs["ssl_context"]
+    first, second = GuardedClient(CheckerConfig()), GuardedClient(CheckerConfig())
+    pool = first._pools.connection_from_host("example.com", 443, "https")
+    context = pool.conn_kw["ssl_context"]
 
-    assert kwargs["cert_reqs"] == "CERT_REQUIRED"
+    assert pool.cert_reqs == "CERT_REQUIRED"
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
     assert context.cert_store_stats()["x509_ca"] > 0  # certifi's bundle, loaded once
-    assert GuardedClient._tls_kwargs(True)["ssl_context"] is context
+    other = second._pools.connection_from_host("example.org", 443, "https")
+    assert other.conn_kw["ssl_context"] is context
+
+
+def test_plain_http_pools_carry_no_tls_context():
+    client = GuardedClient(CheckerConfig())
+
+    pool = client._pools.connection_from_host("example.com", 80, "http")
+
+    assert "ssl_context" not in pool.conn_kw

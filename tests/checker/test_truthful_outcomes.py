@@ -35,8 +35,10 @@ def check(server, path="/", **overrides):
 
 
 def test_waiting_for_our_own_politeness_slot_does_not_count_against_the_deadline(server):
-    # HEAD, then a GET that must wait a full per-host interval: longer than the whole deadline.
-    server.routes["/"] = page(body=html("Linear algebra"))
+    # A redirect whose second request must wait a full per-host interval: longer than the
+    # whole deadline.
+    server.routes["/"] = redirect("/notes", 302)
+    server.routes["/notes"] = page(body=html("Linear algebra"))
     config = config_for(server, deadline=0.6, per_host_interval=1.0)
     limiter = LocalHostLimiter(per_host_concurrency=1, per_host_interval=1.0)
 
@@ -46,7 +48,10 @@ def test_waiting_for_our_own_politeness_slot_does_not_count_against_the_deadline
 
 
 def test_the_politeness_allowance_is_bounded(server):
-    server.routes["/"] = page(body=html("Linear algebra"))
+    # The redirect's second request to the host must wait 5 s for its slot; nothing may wait
+    # beyond the deadline for a slot when there is no queue allowance left.
+    server.routes["/"] = redirect("/notes", 302)
+    server.routes["/notes"] = page(body=html("Linear algebra"))
     config = config_for(server, deadline=2.0, per_host_interval=5.0, max_queue_wait=0.0)
     limiter = LocalHostLimiter(per_host_concurrency=1, per_host_interval=5.0)
 

@@ -18,7 +18,9 @@ ARTICLE = """<!doctype html><html lang="en-GB"><head>
 <meta property="og:title" content="Understanding Convolutions">
 <meta property="og:site_name" content="colah's blog">
 <link rel="canonical" href="/posts/understanding-convolutions/">
-<script type="application/ld+json">{"@type": "VideoObject", "name": "x", "duration": "PT12M"}</script>
+<script type="application/ld+json">
+{"@type": "VideoObject", "name": "x", "duration": "PT12M"}
+</script>
 </head><body><p>Hello</p></body></html>"""
 
 
@@ -50,7 +52,9 @@ def test_it_fills_blank_curated_fields_from_the_page(page_server):
     assert resource.duration_minutes == 12
     fields = resource.fetched_metadata["fields"]
     assert fields["title"]["source"] == "og:title"
-    assert fields["canonical_url"]["value"] == page_server.url_for("/posts/understanding-convolutions/")
+    assert fields["canonical_url"]["value"] == page_server.url_for(
+        "/posts/understanding-convolutions/"
+    )
     assert resource.metadata_next_fetch_at > timezone.now()
 
 

@@ -1,0 +1,240 @@
+"""`checklinks`: the arguments, the file check and the streamed report, shared by both entries.
+
+`python manage.py checklinks --input FILE` runs `main` before Django starts (see manage.py):
+checking a file of links touches no database, and Django's set-up (0.4 s here, ten times
+Python's own start) would otherwise be most of a CI lint step. The Django command
+(curation/management/commands/checklinks.py) declares the same arguments, checks files with
+the same functions and adds the catalogue mode, so both entries behave alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TextIO
+
+from .config import CheckerConfig, config_from_settings, read_environment
+from .engine import check_many_keyed
+from .formats import FORMATS, make_writer
+from .inputs import InputLink, read_links
+from .outcomes import CheckResult, Outcome
+
+USAGE_ERROR = 2
+FAILING = 1
+INTERRUPTED_BY_SIGINT = 128 + signal.SIGINT
+INTERRUPTED_BY_SIGTERM = 128 + signal.SIGTERM
+CATALOGUE_OPTIONS = ("topic", "collection", "health", "all")
+DESCRIPTION = (
+    "Check links and report their health. With --input, checks the URLs in a text, Markdown "
+    "or HTML file without touching the database; otherwise checks catalogue resources and "
+    "records each result. Exits 1 if any link is failing, 2 on a usage error."
+)
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable input: exit 2 before any report is written."""
+
+
+class _NotOurs(Exception):
+    """The arguments are not for the Django-free path (or are wrong: Django's parser says so)."""
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise _NotOurs(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _seconds(*, positive: bool) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value != value or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f"out of range: {text!r}")
+        return value
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", metavar="FILE", help="text, Markdown or HTML file of links")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--concurrency", type=_positive_int)
+    parser.add_argument("--per-host-concurrency", type=_positive_int)
+    parser.add_argument("--per-host-interval", type=_seconds(positive=False))
+    parser.add_argument("--timeout", type=_seconds(positive=True), help="total seconds per URL")
+    parser.add_argument("--topic", metavar="SLUG")
+    parser.add_argument("--collection", metavar="SLUG")
+    parser.add_argument("--health", metavar="STATE")
+    parser.add_argument("--all", action="store_true", help="include archived resources")
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    if options["input"] and any(options[name] for name in CATALOGUE_OPTIONS):
+        raise UsageError("--input cannot be combined with --topic/--collection/--health/--all")
+
+
+def make_config(values: Mapping[str, Any], options: Mapping[str, Any]) -> CheckerConfig:
+    try:
+        return config_from_settings(
+            values,
+            concurrency=options["concurrency"],
+            per_host_concurrency=options["per_host_concurrency"],
+            per_host_interval=options["per_host_interval"],
+            deadline=options["timeout"],
+        )
+    except ValueError as exc:
+        raise UsageError(f"bad link checker settings: {exc}") from exc
+
+
+def check_file(path: str, config: CheckerConfig) -> Iterator[CheckResult]:
+    """Results for the links of a file, as they complete; junk lines as invalid_url."""
+    try:
+        # Open once up front so that a missing or unreadable file is a usage error (exit 2)
+        # before any output, not an exception in the middle of the report.
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    return _check_links(read_links(path), config)
+
+
+def _check_links(links: Iterator[InputLink], config: CheckerConfig) -> Iterator[CheckResult]:
+    invalid: list[InputLink] = []
+
+    def checkable() -> Iterator[tuple[InputLink, str]]:
+        for link in links:
+            if link.error:
+                # Not a URL at all: report it with its line number instead of checking it.
+                invalid.append(link)
+            else:
+                yield link, link.url
+
+    for link, result in check_many_keyed(checkable(), config=config):
+        yield from _drain(invalid)
+        if not result.error and result.outcome == Outcome.INVALID_URL:
+            result.error = f"line {link.line}"
+        yield result
+    yield from _drain(invalid)
+
+
+def _drain(invalid: list[InputLink]) -> Iterator[CheckResult]:
+    while invalid:
+        link = invalid.pop(0)
+        yield CheckResult(
+            url=link.url, outcome=Outcome.INVALID_URL, error=link.error, rule="invalid-url"
+        )
+
+
+class Progress:
+    """A one-line counter on stderr, only when a human is watching (stderr is a TTY)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.done = self.failing = 0
+
+    def update(self, result: CheckResult) -> None:
+        self.done += 1
+        self.failing += result.failing
+        if self.enabled:
+            self.stream.write(f"\rchecked {self.done}, failing {self.failing}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _Interrupted(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let a CI runner's SIGTERM end the run like Ctrl-C does, with the report closed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _Interrupted(INTERRUPTED_BY_SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def report(results: Iterable[CheckResult], fmt: str, stdout: TextIO, stderr: TextIO) -> int:
+    """Write every result as it comes; the exit code: 0, 1 (a failing link), 130/143 (signal).
+
+    Even when interrupted the report is ended properly (a JSON array stays parseable) with what
+    was checked so far.
+    """
+    writer = make_writer(fmt, stdout)
+    progress = Progress(stderr)
+    failing = False
+    interrupted: int | None = None
+    writer.start()
+    try:
+        with _sigterm_as_interrupt():
+            for result in results:
+                writer.write(result)
+                progress.update(result)
+                failing = failing or result.failing
+    except _Interrupted as exc:
+        interrupted = exc.code
+    except KeyboardInterrupt:
+        interrupted = INTERRUPTED_BY_SIGINT
+    finally:
+        progress.close()
+    writer.finish()
+    if interrupted is not None:
+        stderr.write("interrupted: the report holds the links checked so far\n")
+        return interrupted
+    return FAILING if failing else 0
+
+
+def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None:
+    """Run `checklinks` for a file without Django; None when the arguments need Django.
+
+    Anything this parser does not know (catalogue mode, Django's own options such as
+    --settings) is left to the Django command, which then sees the arguments unchanged.
+    """
+    parser = _QuietParser(prog="manage.py checklinks", add_help=False)
+    add_arguments(parser)
+    try:
+        options, unknown = parser.parse_known_args(argv)
+    except _NotOurs:
+        return None  # Django's parser reports it, exactly as it always has.
+    if unknown or not options.input or "-h" in argv or "--help" in argv:
+        return None
+    try:
+        check_options(vars(options))
+        config = make_config(read_environment(environ), vars(options))
+        results = check_file(options.input, config)
+    except (UsageError, ValueError) as exc:
+        sys.stderr.write(f"CommandError: {exc}\n")
+        return USAGE_ERROR
+    return report(results, options.format, sys.stdout, sys.stderr)
