@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 from .config import CheckerConfig, config_from_settings, read_environment
-from .engine import check_many_keyed
 from .formats import FORMATS, make_writer
 from .inputs import InputLink, read_links
 from .outcomes import CheckResult, Outcome
+from .shards import MAX_PROCESSES, check_in_processes, default_processes
 
 USAGE_ERROR = 2
 FAILING = 1
@@ -79,6 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-host-concurrency", type=_positive_int)
     parser.add_argument("--per-host-interval", type=_seconds(positive=False))
     parser.add_argument("--timeout", type=_seconds(positive=True), help="total seconds per URL")
+    parser.add_argument(
+        "--processes",
+        type=_positive_int,
+        help=f"worker processes for --input, hosts shared out between them (default: one per "
+        f"CPU, at most {MAX_PROCESSES})",
+    )
     parser.add_argument("--topic", metavar="SLUG")
     parser.add_argument("--collection", metavar="SLUG")
     parser.add_argument("--health", metavar="STATE")
@@ -103,8 +109,13 @@ def make_config(values: Mapping[str, Any], options: Mapping[str, Any]) -> Checke
         raise UsageError(f"bad link checker settings: {exc}") from exc
 
 
-def check_file(path: str, config: CheckerConfig) -> Iterator[CheckResult]:
-    """Results for the links of a file, as they complete; junk lines as invalid_url."""
+def check_file(
+    path: str, config: CheckerConfig, *, processes: int | None = None
+) -> Iterator[CheckResult]:
+    """Results for the links of a file, as they complete; junk lines as invalid_url.
+
+    `processes` worker processes share the hosts out (None: one per CPU, see shards.py).
+    """
     try:
         # Open once up front so that a missing or unreadable file is a usage error (exit 2)
         # before any output, not an exception in the middle of the report.
@@ -112,10 +123,12 @@ def check_file(path: str, config: CheckerConfig) -> Iterator[CheckResult]:
             handle.read(1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
-    return _check_links(read_links(path), config)
+    return _check_links(read_links(path), config, processes or default_processes())
 
 
-def _check_links(links: Iterator[InputLink], config: CheckerConfig) -> Iterator[CheckResult]:
+def _check_links(
+    links: Iterator[InputLink], config: CheckerConfig, processes: int
+) -> Iterator[CheckResult]:
     invalid: list[InputLink] = []
 
     def checkable() -> Iterator[tuple[InputLink, str]]:
@@ -126,7 +139,7 @@ def _check_links(links: Iterator[InputLink], config: CheckerConfig) -> Iterator[
             else:
                 yield link, link.url
 
-    for link, result in check_many_keyed(checkable(), config=config):
+    for link, result in check_in_processes(checkable(), config=config, processes=processes):
         yield from _drain(invalid)
         if not result.error and result.outcome == Outcome.INVALID_URL:
             result.error = f"line {link.line}"
@@ -233,7 +246,7 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None
     try:
         check_options(vars(options))
         config = make_config(read_environment(environ), vars(options))
-        results = check_file(options.input, config)
+        results = check_file(options.input, config, processes=options.processes)
     except (UsageError, ValueError) as exc:
         sys.stderr.write(f"CommandError: {exc}\n")
         return USAGE_ERROR

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunparse
 
-import idna
 from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -230,6 +229,8 @@ def _idna(host: str) -> str:
     host = host.lower()
     if host.isascii():
         return host
+    import idna  # Only internationalized names need it.
+
     try:
         return idna.encode(host, strict=True, std3_rules=True).decode("ascii")
     except idna.IDNAError as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from .errors import ForbiddenTarget, InvalidTarget
 from .guard import parse_target
@@ -99,25 +99,32 @@ def read_markdown_links(path: str | Path) -> Iterator[InputLink]:
             yield InputLink(url=url, line=number)
 
 
-class _AnchorCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[InputLink] = []
+def _anchor_collector() -> Any:
+    # html.parser is imported only for HTML input: a plain list of URLs starts without it.
+    from html.parser import HTMLParser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":
-            return
-        for name, value in attrs:
-            if name == "href" and value:
-                href = value.strip()
-                # Relative links point into the page's own site, which we were not asked about.
-                if href.lower().startswith(("http://", "https://")):
-                    self.found.append(InputLink(url=href, line=self.getpos()[0]))
+    class AnchorCollector(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.found: list[InputLink] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag != "a":
+                return
+            for name, value in attrs:
+                if name == "href" and value:
+                    href = value.strip()
+                    # Relative links point into the page's own site, which we were not asked
+                    # about.
+                    if href.lower().startswith(("http://", "https://")):
+                        self.found.append(InputLink(url=href, line=self.getpos()[0]))
+
+    return AnchorCollector()
 
 
 def read_html_links(path: str | Path) -> Iterator[InputLink]:
     """Absolute http(s) <a href> targets, fed line by line so large files stream."""
-    collector = _AnchorCollector()
+    collector = _anchor_collector()
     for _, line in _lines(path):
         collector.feed(line)
         yield from collector.found

@@ -65,6 +65,20 @@ class CheckResult:
     def failing(self) -> bool:
         return self.outcome in FAILING_OUTCOMES
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """The inverse of to_dict (retry_after, which to_dict leaves out, stays None)."""
+        return cls(
+            url=data["url"],
+            outcome=Outcome(data["outcome"]),
+            status_code=data["status_code"],
+            final_url=data["final_url"],
+            redirects=[Hop(url=hop["url"], status=hop["status"]) for hop in data["redirects"]],
+            elapsed_ms=data["elapsed_ms"],
+            error=data["error"],
+            rule=data["rule"],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,

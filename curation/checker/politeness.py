@@ -14,9 +14,9 @@ reserved slots keep to the grid, so a polite run does not drift slower than its 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -290,7 +290,8 @@ class RedisHostLimiter:
         return f"{self.key_prefix}:{host}:slots", f"{self.key_prefix}:{host}:next"
 
     def try_acquire(self, host: str) -> tuple[Any, float]:
-        token = uuid.uuid4().hex
+        # Unique among all workers (uuid4's randomness, without importing uuid and platform).
+        token = os.urandom(16).hex()
         slots, nxt = self._keys(host)
         acquired, wait_ms = self._acquire(
             keys=[slots, nxt],

@@ -88,7 +88,7 @@ def schedule(
     parked: list[tuple[float, int, Hashable]] = []
     parked_keys: set[Hashable] = set()
     in_flight: dict[Hashable, int] = {}
-    buffered = running = sequence = 0
+    buffered = running = sequence = read_so_far = 0
     done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
 
     def park(k: Hashable, until: float) -> None:
@@ -113,8 +113,10 @@ def schedule(
     pool = _DaemonPool(concurrency, "linkcheck")
     try:
         while True:
-            # A batch at a time, so the first requests go out while the input is still read.
-            for _ in range(READ_BATCH):
+            # A batch at a time, so the first requests go out while the input is still read,
+            # and the very first ones one by one: they go out as soon as they are read (from a
+            # pipe, the next ones may not even be there yet).
+            for _ in range(READ_BATCH if read_so_far >= READ_BATCH else 1):
                 if exhausted or buffered >= lookahead:
                     break
                 try:
@@ -125,6 +127,7 @@ def schedule(
                 k = key(item)
                 queues.setdefault(k, deque()).append(item)
                 buffered += 1
+                read_so_far += 1
                 mark_ready(k)
 
             now = time.monotonic()

@@ -82,6 +82,25 @@ class Case:
 
 
 OK = page(body=html("Linear algebra", "Vectors"))
+PDF = page(body=b"%PDF-1.7", content_type="application/pdf")
+
+
+def endless_video(h: RequestHandler) -> None:
+    """A download that never ends: only a checker that stops at the headers gets past it."""
+    h.send_response(200)
+    h.send_header("Content-Type", "video/mp4")
+    h.end_headers()
+    if h.command == "HEAD":
+        return
+    chunk = b"\0" * 65536
+    try:
+        for _ in range(10_000):
+            h.wfile.write(chunk)
+    except OSError:
+        pass  # the checker hung up, as it should
+    h.close_connection = True
+
+
 ROUTES: dict[str, Callable[[RequestHandler], None]] = {
     "/ok": OK,
     "/target": OK,
@@ -159,6 +178,13 @@ ROUTES: dict[str, Callable[[RequestHandler], None]] = {
         200, gzip.compress(short("Page not found")), headers={"Content-Encoding": "gzip"}
     ),
     "/http-1.0": http_10,
+    "/files/ok.pdf": PDF,
+    "/files/head-405.pdf": on_head(page(405, b""), PDF),
+    "/files/head-reset.pdf": reset_on_head(PDF),
+    "/files/head-hangs.pdf": on_head(slow(10, PDF), PDF),
+    "/files/gone.pdf": page(404, short("Not Found")),
+    "/files/landing.pdf": page(body=short("Page not found")),
+    "/watch": endless_video,
 }
 TRAP_ROUTES = ("/to-trap", "/to-metadata", "/to-ftp", "/to-hex")
 
@@ -221,6 +247,13 @@ CASES = [
     Case("/shift-jis", Outcome.SOFT_404),
     Case("/gzip-soft", Outcome.SOFT_404),
     Case("/http-1.0", Outcome.OK),
+    Case("/files/ok.pdf", Outcome.OK),
+    Case("/files/head-405.pdf", Outcome.OK),
+    Case("/files/head-reset.pdf", Outcome.OK),
+    Case("/files/head-hangs.pdf", Outcome.OK),
+    Case("/files/gone.pdf", Outcome.NOT_FOUND),
+    Case("/files/landing.pdf", Outcome.SOFT_404),
+    Case("/watch", Outcome.OK),
     *(Case(path, Outcome.FORBIDDEN_TARGET) for path in TRAP_ROUTES),
 ]
 

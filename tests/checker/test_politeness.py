@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 import uuid
 
 import pytest
 
 from curation.checker.errors import FetchTimeout
-from curation.checker.politeness import LocalHostLimiter, RedisHostLimiter
+from curation.checker.politeness import (
+    START_LEAD,
+    START_TOLERANCE,
+    LocalHostLimiter,
+    RedisHostLimiter,
+)
 
 
 def test_the_local_limiter_caps_requests_in_flight_per_host():
@@ -147,3 +154,75 @@ def test_the_local_limiter_forgets_idle_hosts(monkeypatch):
         limiter.try_acquire(f"late-{i}:80")
 
     assert len(limiter._hosts) <= 10
+
+
+# Start slots: kept at the send, on a grid -----------------------------------------------------
+
+
+def _start_through_the_gate(limiter, host, starts, lock):
+    token = limiter.acquire(host, deadline=time.monotonic() + 10)
+    try:
+        limiter.wait_for_start(host, token)
+        with lock:
+            starts.append(time.monotonic())
+        limiter.started(host, token)
+    finally:
+        limiter.release(host, token)
+
+
+def test_starts_through_the_gate_are_the_interval_apart_whatever_the_threads_do():
+    limiter = LocalHostLimiter(per_host_concurrency=8, per_host_interval=0.05)
+    starts: list[float] = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=_start_through_the_gate, args=(limiter, "a:80", starts, lock))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+    assert len(gaps) == 7
+    assert min(gaps) >= 0.05 - START_TOLERANCE
+
+
+def test_a_start_sent_late_pushes_the_next_one_back():
+    limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0.05)
+    first = limiter.acquire("a:80")
+    second = limiter.acquire("a:80", deadline=time.monotonic() + 5)  # the slot 50 ms later
+    limiter.wait_for_start("a:80", first)
+    time.sleep(0.12)  # the first request is held up on its way out (a busy CPU, the GIL)
+    limiter.started("a:80", first)
+    sent = time.monotonic()
+
+    limiter.wait_for_start("a:80", second)
+
+    assert time.monotonic() - sent >= 0.05 - START_TOLERANCE
+
+
+def test_reserved_slots_are_spaced_by_the_interval_not_by_when_they_were_asked_for():
+    limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.2)
+    limiter.try_acquire("a:80")
+
+    token, wait = limiter.try_acquire("a:80")
+    time.sleep(0.1)
+    later, later_wait = limiter.try_acquire("a:80")
+
+    # The second slot is 0.2 s after the first whenever it is asked for: 0.1 s on, it is 0.1 s
+    # away (less the lead), not another full interval.
+    assert token is None and later is None
+    assert 0.2 - START_LEAD - 0.02 <= wait <= 0.2 - START_LEAD
+    assert later_wait <= 0.1 - START_LEAD + 0.02
+
+
+def test_a_deferred_host_holds_a_start_already_reserved():
+    limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0)
+    token = limiter.acquire("a:80")
+    limiter.defer("a:80", 0.2)
+    before = time.monotonic()
+
+    limiter.wait_for_start("a:80", token)
+
+    assert time.monotonic() - before >= 0.19

@@ -116,3 +116,61 @@ def test_check_many_reports_every_input_including_junk(server):
 
 def test_check_many_of_nothing_yields_nothing():
     assert list(check_many([], config=config_for())) == []
+
+
+class WaitCountingLimiter(LocalHostLimiter):
+    """Counts the threads waiting for a start slot at once."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lock = threading.Lock()
+        self.waiting = self.most_waiting = 0
+
+    def acquire(self, host, *, deadline=None):
+        with self.lock:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+        try:
+            return super().acquire(host, deadline=deadline)
+        finally:
+            with self.lock:
+                self.waiting -= 1
+
+
+def test_a_paced_host_holds_one_waiting_thread_not_a_batch(server):
+    server.routes["*"] = page(body=BODY)
+    limiter = WaitCountingLimiter(per_host_concurrency=8, per_host_interval=0.1)
+    urls = [server.url(f"/{i}") for i in range(6)]
+    config = config_for(server, concurrency=8, per_host_concurrency=8, per_host_interval=0.1)
+
+    results = list(check_many(urls, config=config, limiter=limiter))
+
+    assert len(results) == 6 and {r.outcome for r in results} == {Outcome.OK}
+    # Eight threads and eight slots, but the others stay free for other hosts.
+    assert limiter.most_waiting <= 2
+
+
+def test_the_first_requests_go_out_while_the_input_is_still_being_read(server):
+    consumed = itertools.count()
+    read_when_first_served: list[int] = []
+
+    def first(h):
+        if not read_when_first_served:
+            read_when_first_served.append(next(consumed))
+        h.reply(200, BODY)
+
+    server.routes["*"] = first
+
+    def slow_input():
+        for i in range(400):
+            next(consumed)
+            if i > 100:
+                time.sleep(0.002)  # a long file: the rest takes most of a second to read
+            yield server.url(f"/{i}")
+
+    config = config_for(server, concurrency=4, per_host_concurrency=4, lookahead=1000)
+
+    results = list(check_many(slow_input(), config=config))
+
+    assert len(results) == 400
+    assert read_when_first_served[0] < 300

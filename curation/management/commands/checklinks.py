@@ -46,7 +46,7 @@ class Command(BaseCommand):
             }
             config = cli.make_config(values, options)
             if options["input"]:
-                results = cli.check_file(options["input"], config)
+                results = cli.check_file(options["input"], config, processes=options["processes"])
             else:
                 results = self._check_catalogue(options, config)
         except cli.UsageError as exc:
