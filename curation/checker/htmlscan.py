@@ -15,6 +15,7 @@ from curation.checker.decode import decode_html
 
 MAX_TEXT_CHARS = 4000
 MAX_FIELD_CHARS = 500
+FEED_CHARS = 4096
 # A refresh slower than this is a page that lives on its own, not a redirect.
 MAX_REFRESH_DELAY = 5.0
 _REFRESH = re.compile(
@@ -42,6 +43,7 @@ class _Scanner(HTMLParser):
         self.title: list[str] = []
         self.h1: list[str] = []
         self.text: list[str] = []
+        self._kept = 0  # characters in self.text, kept as a sum (a page has thousands of nodes)
         self.text_length = 0
         self._stack: list[str] = []
         self._in_title = False
@@ -73,6 +75,9 @@ class _Scanner(HTMLParser):
             while self._stack and self._stack.pop() != tag:
                 pass
 
+    def has_enough(self) -> bool:
+        return self._h1_done and self._kept >= MAX_TEXT_CHARS
+
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title.append(data)
@@ -82,8 +87,10 @@ class _Scanner(HTMLParser):
             words = data.split()
             if words:
                 self.text_length += sum(len(w) + 1 for w in words)
-                if sum(len(t) + 1 for t in self.text) < MAX_TEXT_CHARS:
-                    self.text.append(" ".join(words))
+                if self._kept < MAX_TEXT_CHARS:
+                    joined = " ".join(words)
+                    self.text.append(joined)
+                    self._kept += len(joined) + 1
 
 
 def _immediate_refresh(attrs: dict[str, str | None]) -> str:
@@ -104,8 +111,21 @@ def scan_html(body: bytes, content_type: str = "") -> PageSummary:
     scanner = _Scanner()
     # Best effort: keep whatever the tokenizer saw before choking on hostile markup.
     with contextlib.suppress(Exception):
-        scanner.feed(decode_html(body, content_type or None)[0])
-        scanner.close()
+        text = decode_html(body, content_type or None)[0]
+        # Piece by piece, to stop once the heading is read and the text sample is full: the
+        # tokenizer costs about 130 ns a character, and the rest of a page would change nothing
+        # (text_length is then already far past anything the classifier compares it with).
+        start = 0
+        while start < len(text):
+            # Cut just before a tag, so that no run of text is split in two.
+            end = text.find("<", start + FEED_CHARS)
+            end = len(text) if end < 0 else end
+            scanner.feed(text[start:end])
+            start = end
+            if scanner.has_enough():
+                break
+        else:
+            scanner.close()
     return PageSummary(
         title=_clean(scanner.title),
         h1=_clean(scanner.h1),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from curation.checker.engine import check_url
 from curation.checker.guard import build_session
-from curation.checker.htmlscan import scan_html
+from curation.checker.htmlscan import MAX_TEXT_CHARS, _Scanner, scan_html
 from curation.checker.outcomes import CheckResult, Outcome
 from tests.checker.conftest import FakeResolver, config_for
 
@@ -79,3 +79,36 @@ def test_the_html_scan_finds_a_title_even_around_broken_markup(title, junk):
     body = f"<html><head><title>{clean}</title></head><body>{junk}".encode()
 
     assert scan_html(body, "text/html").title == clean[:500]
+
+
+def _scan_in_one_piece(body: bytes) -> _Scanner:
+    scanner = _Scanner()
+    scanner.feed(body.decode())
+    scanner.close()
+    return scanner
+
+
+html_piece = st.one_of(
+    st.text(alphabet="abc def\n", max_size=300),
+    st.sampled_from(
+        ["<p>", "</p>", "<h1>", "</h1>", "<span>4</span>", "<title>T</title>", "<br>",
+         "<script>var x = '<h1>';</script>", "&amp;", "&#52;", "<!-- c -->", "<div>"]
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(html_piece, max_size=120), padding=st.integers(0, 9000))
+def test_the_piecewise_scan_that_stops_early_reads_what_a_whole_scan_reads(pieces, padding):
+    body = "<html><head><title>Notes</title></head><body>" + "x" * padding + "".join(pieces)
+    whole = _scan_in_one_piece(body.encode())
+
+    summary = scan_html(body.encode(), "text/html; charset=utf-8")
+
+    assert summary.title == " ".join("".join(whole.title).split())[:500]
+    assert summary.h1 == " ".join("".join(whole.h1).split())[:500]
+    assert summary.text == " ".join(whole.text)[:MAX_TEXT_CHARS]
+    # Stopping early only ever stops counting past the text sample's size.
+    assert summary.text_length == whole.text_length or (
+        MAX_TEXT_CHARS <= summary.text_length <= whole.text_length
+    )
