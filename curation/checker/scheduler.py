@@ -136,6 +136,7 @@ def schedule(
                 parked_keys.discard(k)
                 mark_ready(k)
 
+            submitted = False
             while running < concurrency and ready:
                 k = ready.popleft()
                 in_ready.discard(k)
@@ -151,6 +152,7 @@ def schedule(
                 in_flight[k] = in_flight.get(k, 0) + 1
                 running += 1
                 pool.submit(functools.partial(run, k, item))
+                submitted = True
                 if wait > 0:
                     # Dispatched ahead of its slot: the next item of this key is not looked at
                     # before that slot, so one thread waits for a host, not a whole batch.
@@ -161,7 +163,11 @@ def schedule(
             if running == 0 and not queues and exhausted:
                 return
             if not exhausted and buffered < lookahead:
-                # More input to read: take a result if one is in, else go on reading.
+                # More input to read: take a result if one is in, else go on reading. But first
+                # let the threads just handed work send their requests: reading ahead holds
+                # the GIL, and would otherwise keep them waiting for their turn (5 ms each).
+                if submitted:
+                    time.sleep(0)
                 if running == 0:
                     continue
                 try:

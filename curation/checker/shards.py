@@ -284,9 +284,26 @@ def _start_workers(config: CheckerConfig, count: int) -> list[_Worker]:
     return workers
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker if the parent dies (even by SIGKILL).
+
+    Without it an orphaned worker would go on checking until it next tried to report a result.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:
+        os._exit(0)  # The parent died before the request was made.
+
+
 def _worker_main(read_fd: int, write_fd: int, config: CheckerConfig, *, close: list[int]) -> int:
     """A worker: check the links that come in, write each result out as soon as it is known."""
     try:
+        _die_with_parent()
         for fd in close:
             # The other workers' pipes: held open here, they would never see their input end.
             os.close(fd)

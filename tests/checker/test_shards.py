@@ -27,10 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BODY = b"<title>Course</title><h1>Course</h1>"
 
 
-def run_command(path: Path, *servers, args=(), **popen) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKCHECK_", "DJANGO_"))}
-    env["LINKCHECK_ALLOWED_INTERNAL_HOSTS"] = ",".join(s.host_port for s in servers)
-    env["LINKCHECK_PER_HOST_INTERVAL"] = "0"
+def run_command(path: Path, *servers, args=(), env=None, **popen) -> subprocess.Popen:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("LINKCHECK_", "DJANGO_"))},
+        "LINKCHECK_ALLOWED_INTERNAL_HOSTS": ",".join(s.host_port for s in servers),
+        "LINKCHECK_PER_HOST_INTERVAL": "0",
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "manage.py", "checklinks", "--input", str(path), "--format", "json",
          *args],
@@ -184,3 +187,25 @@ def test_a_process_running_threads_checks_in_one_process(server, monkeypatch):
     assert sorted(results) == list(range(5))
     assert {r.outcome for r in results.values()} == {Outcome.OK}
     assert dict(check_many_keyed(items, config=config_for(server))).keys() == results.keys()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_do_not_outlive_a_parent_killed_outright(server, tmp_path):
+    server.routes["*"] = slow(30, page(body=BODY))
+    path = tmp_path / "links.txt"
+    path.write_text("\n".join(server.url(f"/{i}") for i in range(4)) + "\n")
+    # Long enough that a worker left to itself would still be waiting at the end of the test.
+    process = run_command(path, server, args=("--processes", "2"), env={"LINKCHECK_TIMEOUT": "60"})
+    deadline = time.monotonic() + 20
+    while len(server.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = children_of(process.pid)
+    assert workers
+
+    process.kill()
+    process.communicate(timeout=10)
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)]
