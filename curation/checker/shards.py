@@ -4,8 +4,8 @@ CPython runs Python code in one thread at a time, so a run bounded by CPU rather
 politeness (no per-host interval, hundreds of requests in flight) uses one core however many
 threads it has. Here the parent forks worker processes before it starts any thread, gives each
 new host to the worker with the fewest hosts (every URL of a host goes to the same worker, so
-per-host limits stay exact) and collects the results as they come. The global concurrency is
-split between the workers, so it still bounds the whole run.
+per-host limits stay exact) and collects the results as they come. The global concurrency and
+the lookahead are split between the workers, so they still bound the whole run.
 
 Workers speak JSON lines over pipes: [sequence, url] in, [sequence, result] out. The parent is
 one thread with non-blocking pipes, so a worker that is slow to take its links holds up only the
@@ -258,8 +258,10 @@ def _reap(worker: _Worker) -> str:
 
 
 def _start_workers(config: CheckerConfig, count: int) -> list[_Worker]:
-    # Each worker may keep its share of the global concurrency in flight (at least one).
+    # Each worker may keep its share of the global concurrency in flight (at least one), and
+    # hold its share of the lookahead: the whole run keeps the limits of one process.
     shares = [config.concurrency // count + (i < config.concurrency % count) for i in range(count)]
+    lookahead = max(1, config.lookahead // count)
     for stream in (sys.stdout, sys.stderr):
         # Buffered output would be written twice, once by a child.
         stream.flush()
@@ -273,7 +275,7 @@ def _start_workers(config: CheckerConfig, count: int) -> list[_Worker]:
             code = _worker_main(
                 to_child_r,
                 from_child_w,
-                dataclasses.replace(config, concurrency=max(1, share)),
+                dataclasses.replace(config, concurrency=max(1, share), lookahead=lookahead),
                 close=[to_child_w, from_child_r, *inherited],
             )
             os._exit(code)
