@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from .config import CheckerConfig
 from .errors import CheckerError, ConnectionFailure, FetchTimeout
 from .fetch import Deadline, FetchChain, fetch_following_redirects
-from .guard import AddressPolicy, GuardedClient, build_session, parse_target
+from .guard import AddressPolicy, GuardedClient, Target, build_session, parse_target
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
 from .scheduler import schedule
@@ -116,16 +116,19 @@ class _Check:
         config: CheckerConfig,
         session: GuardedClient,
         limiter: HostLimiter | None,
+        target: Target | None = None,
     ) -> None:
         self.url = url
+        self.target = target
         self.config = config
         self.session = session
         self.limiter = limiter
         self.deadline = Deadline.within(config.deadline, queue_allowance=config.max_queue_wait)
 
     def run(self) -> CheckResult:
-        target = parse_target(self.url)
-        AddressPolicy(self.config).check_target(target)
+        if self.target is None:
+            self.target = parse_target(self.url)
+        AddressPolicy(self.config).check_target(self.target)
         if names_a_file(self.url):
             head = self._head()
             if head is not None and 200 <= head.response.status < 300 and not head.response.is_html:
@@ -142,6 +145,7 @@ class _Check:
                 max_bytes=0,
                 deadline=self.deadline.share(HEAD_SHARE),
                 limiter=self.limiter,
+                target=self.target,
             )
         except TRANSIENT_ERRORS:
             # Some servers reset or hang on HEAD only; the GET decides.
@@ -183,6 +187,7 @@ class _Check:
                     stop_at=SNIFF_STOP_MARKER,
                     limiter=self.limiter,
                     html_only=True,
+                    target=self.target,
                 )
             except TRANSIENT_ERRORS as exc:
                 if (
@@ -218,8 +223,13 @@ def check_url(
     config: CheckerConfig,
     session: GuardedClient | None = None,
     limiter: HostLimiter | None = None,
+    target: Target | None = None,
 ) -> CheckResult:
-    """Check one URL. Never raises: every failure is a CheckResult with an outcome and a rule."""
+    """Check one URL. Never raises: every failure is a CheckResult with an outcome and a rule.
+
+    `target` is parse_target(url) when the caller has already worked it out (the scheduler
+    has, to know the URL's host): parsing is a fair share of a check's CPU.
+    """
     started = time.monotonic()
     own_session = session is None
     if session is None:
@@ -228,7 +238,7 @@ def check_url(
         if not isinstance(url, str):
             result = CheckResult(url=str(url), outcome=Outcome.INVALID_URL, rule="invalid-url")
         else:
-            result = _Check(url, config, session, limiter).run()
+            result = _Check(url, config, session, limiter, target).run()
     except CheckerError as exc:
         result = _result_from_error(url, exc)
     except Exception as exc:
@@ -248,8 +258,13 @@ def check_url(
 
 def host_key(url: str) -> str | None:
     """The politeness bucket for a URL; None for URLs that will never reach the network."""
+    target = _target_or_none(url)
+    return target.host_key if target is not None else None
+
+
+def _target_or_none(url: str) -> Target | None:
     try:
-        return parse_target(url).host_key
+        return parse_target(url)
     except CheckerError:
         return None
 
@@ -284,13 +299,16 @@ def check_many_keyed(
     def ready_in(key: object) -> float:
         return active_limiter.delay(key) if isinstance(key, str) else 0.0
 
-    def work(item: tuple[K, str]) -> tuple[K, CheckResult]:
-        return item[0], check_url(item[1], config=config, session=session, limiter=limiter)
+    def work(item: tuple[K, str, Target | None]) -> tuple[K, CheckResult]:
+        key, url, target = item
+        return key, check_url(url, config=config, session=session, limiter=limiter, target=target)
 
     try:
         yield from schedule(
-            items,
-            key=lambda item: host_key(item[1]),
+            # Parsed once when read, for the scheduler's host key and again for the check: a
+            # cache spanning the lookahead would cost memory that grows with it.
+            ((key, url, _target_or_none(url)) for key, url in items),
+            key=lambda item: item[2].host_key if item[2] is not None else None,
             work=work,
             concurrency=config.concurrency,
             per_key=config.per_host_concurrency,

@@ -40,7 +40,7 @@ from .errors import (
     RedirectLoop,
     TLSFailure,
 )
-from .guard import AddressPolicy, GuardedClient, parse_target, requote
+from .guard import AddressPolicy, GuardedClient, Target, parse_target, requote
 from .outcomes import Hop
 from .politeness import HostLimiter, starting
 from .watchdog import watching
@@ -170,18 +170,21 @@ def fetch(
     hop: bool = False,
     read_redirect_body: bool = False,
     html_only: bool = False,
+    target: Target | None = None,
 ) -> FetchResponse:
     """Perform ONE request (no redirects followed) and read at most max_bytes of decoded body.
 
     A redirect's body is skipped unless read_redirect_body is set; with html_only, so is any
     body that is not HTML. `hop` marks a redirect target (a bad scheme there is
-    forbidden_target rather than invalid_url).
+    forbidden_target rather than invalid_url). `target`, when given, is parse_target(url) as
+    the caller already worked it out.
 
     `deadline` is a time.monotonic() instant (or a Deadline) shared by everything done for one
     URL. Raises a CheckerError subclass for anything that is not an HTTP response.
     """
     budget = as_deadline(deadline, config)
-    target = parse_target(url, hop=hop)
+    if target is None:
+        target = parse_target(url, hop=hop)
     AddressPolicy(config).check_target(target)
     token = None
     if limiter is not None:
@@ -415,8 +418,12 @@ def fetch_following_redirects(
     limiter: HostLimiter | None = None,
     headers: Mapping[str, str] | None = None,
     html_only: bool = False,
+    target: Target | None = None,
 ) -> FetchChain:
-    """Follow redirects hop by hop (each through the guard). Raises CheckerError with .hops set."""
+    """Follow redirects hop by hop (each through the guard). Raises CheckerError with .hops set.
+
+    `target`, when given, is parse_target(url): the first hop need not parse it again.
+    """
     budget = as_deadline(deadline, config)
     hops: list[Hop] = []
     visits: dict[str, int] = {}
@@ -438,6 +445,7 @@ def fetch_following_redirects(
                 headers=headers,
                 hop=bool(hops),
                 html_only=html_only,
+                target=None if hops else target,
             )
             if not response.is_redirect:
                 return FetchChain(url=url, final_url=current, response=response, hops=hops)

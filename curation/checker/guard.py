@@ -125,8 +125,9 @@ def parse_target(url: str, *, hop: bool = False) -> Target:
     to go (forbidden_target), while in the input it is simply not a web link (invalid_url).
     """
     if isinstance(url, str):
-        # A pure function of its arguments, asked about each URL several times per check
-        # (scheduling key, HEAD, GET): remember recent answers. Refusals are not cached.
+        # A pure function of its arguments, asked about a URL again within moments (an input
+        # line and its host key, a redirect target and its hop): remember the last few. Small
+        # on purpose: entries kept longer only cost memory (refusals are not cached).
         return _parse_target_cached(url, hop)
     return _parse_target(url, hop=hop)
 
@@ -168,7 +169,7 @@ def _parse_target(url: str, *, hop: bool = False) -> Target:
     return Target(scheme=scheme, host=host, port=parsed.port or DEFAULT_PORTS[scheme])
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _parse_target_cached(url: str, hop: bool) -> Target:
     return _parse_target(url, hop=hop)
 
@@ -576,7 +577,7 @@ def _has(headers: Mapping[str, str], name: str) -> bool:
     return any(key.lower() == lower for key in headers)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _prepare_url(url: str) -> tuple[str, str, str, str, int | None, bool]:
     """requests' PreparedRequest.prepare_url and path_url, without the rest of requests.
 
