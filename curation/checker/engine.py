@@ -305,8 +305,8 @@ def check_many_keyed(
 
     try:
         yield from schedule(
-            # Parsed once when read, for the scheduler's host key and again for the check: a
-            # cache spanning the lookahead would cost memory that grows with it.
+            # Parsed once when read; that one parse serves the scheduler's host key and the check
+            # (a cache spanning the lookahead would cost memory that grows with it).
             ((key, url, _target_or_none(url)) for key, url in items),
             key=lambda item: item[2].host_key if item[2] is not None else None,
             work=work,
