@@ -46,7 +46,7 @@ class Watch:
             self._connections.clear()
             in_heap = not self.fired  # A fired watch has already left the heap.
         if in_heap:
-            _reaper.forget(self)
+            _reaper.note_cancelled()
 
     @property
     def cancelled(self) -> bool:
@@ -78,7 +78,7 @@ class _Reaper:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def forget(self, watch: Watch) -> None:
+    def note_cancelled(self) -> None:
         """A watch was cancelled: count it, so that the heap is compacted once most are."""
         with self._cond:
             self._cancelled_in_heap += 1
