@@ -1050,7 +1050,13 @@ def run_profile(args: argparse.Namespace) -> int:
 # Calibration: what plain clients cost per request on this machine, right now
 
 
-CALIBRATION_CLIENTS = ("requests-head-get", "requests-get", "urllib3-get", "asyncio-get")
+CALIBRATION_CLIENTS = (
+    "requests-head-get",
+    "requests-get",
+    "urllib3-get",
+    "urllib3-get-2proc",
+    "asyncio-get",
+)
 
 
 def calibration_client(kind: str, url_file: Path, concurrency: int) -> None:
@@ -1067,6 +1073,25 @@ def calibration_client(kind: str, url_file: Path, concurrency: int) -> None:
     urls = [line.strip() for line in url_file.open() if line.strip()]
     requests_made = len(urls) * (2 if kind == "requests-head-get" else 1)
     start, cpu0 = time.perf_counter(), time.process_time()
+    if kind == "urllib3-get-2proc":
+        # What our command does with two cores: the hosts split between two forked processes,
+        # each with half the concurrency, and no checker logic at all. The floor of the stack.
+        hosts = sorted({urlsplit(u).netloc for u in urls})
+        children = []
+        for share in range(2):
+            mine = set(hosts[share::2])
+            pid = os.fork()
+            if pid == 0:
+                _urllib3_threads([u for u in urls if urlsplit(u).netloc in mine], concurrency // 2)
+                os._exit(0)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        wall = time.perf_counter() - start
+        times = os.times()
+        cpu = time.process_time() - cpu0 + times.children_user + times.children_system
+        _print_calibration(kind, concurrency, len(urls), wall, cpu, requests_made)
+        return
     if kind == "asyncio-get":
 
         async def run_all() -> None:
@@ -1095,9 +1120,10 @@ def calibration_client(kind: str, url_file: Path, concurrency: int) -> None:
             await asyncio.wait_for(asyncio.gather(*(one(u) for u in urls)), RUN_TIMEOUT)
 
         asyncio.run(run_all())
+    elif kind == "urllib3-get":
+        _urllib3_threads(urls, concurrency)
     else:
         import requests  # the project's venv
-        import urllib3
 
         limits = {urlsplit(u).netloc: threading.BoundedSemaphore(PER_HOST) for u in urls}
         session = requests.Session()
@@ -1105,15 +1131,9 @@ def calibration_client(kind: str, url_file: Path, concurrency: int) -> None:
         session.mount(
             "http://", requests.adapters.HTTPAdapter(pool_connections=100, pool_maxsize=20)
         )
-        manager = urllib3.PoolManager(num_pools=100, maxsize=20, retries=False, timeout=10)
 
         def one(url: str) -> None:
             with limits[urlsplit(url).netloc]:
-                if kind == "urllib3-get":
-                    r = manager.request("GET", url, preload_content=False, redirect=False)
-                    r.read(65536)
-                    r.release_conn()
-                    return
                 if kind == "requests-head-get":
                     session.head(url, timeout=10)
                 response = session.get(url, timeout=10, stream=True)
@@ -1123,12 +1143,38 @@ def calibration_client(kind: str, url_file: Path, concurrency: int) -> None:
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(one, urls))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    _print_calibration(kind, concurrency, len(urls), wall, cpu, requests_made)
+
+
+def _urllib3_threads(urls: list[str], concurrency: int) -> None:
+    """Bare urllib3 in threads, 10 in flight per host: the `urllib3-get` client's loop."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    import urllib3
+
+    limits = {urlsplit(u).netloc: threading.BoundedSemaphore(PER_HOST) for u in urls}
+    manager = urllib3.PoolManager(num_pools=100, maxsize=20, retries=False, timeout=10)
+
+    def one(url: str) -> None:
+        with limits[urlsplit(url).netloc]:
+            r = manager.request("GET", url, preload_content=False, redirect=False)
+            r.read(65536)
+            r.release_conn()
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, urls))
+
+
+def _print_calibration(
+    kind: str, concurrency: int, urls: int, wall: float, cpu: float, requests_made: int
+) -> None:
     print(
         json.dumps(
             {
                 "client": kind,
                 "concurrency": concurrency,
-                "urls_per_s": round(len(urls) / wall, 1),
+                "urls_per_s": round(urls / wall, 1),
                 "cpu_percent": round(cpu / wall * 100, 1),
                 "cpu_ms_per_request": round(cpu / requests_made * 1000, 3),
             }
@@ -1163,21 +1209,26 @@ def run_calibration(args: argparse.Namespace) -> int:
                     print(
                         f"r{rnd} {' '.join(line)} max_in_flight={stats['max_in_flight_per_host']}"
                     )
-                # The reference, same policy, same run.
+                # The references, same policy, same run: lychee, and our whole command (its
+                # figures include start-up, which the bare clients above do not pay).
                 policy = Policy(PER_HOST, 0.0, args.calibration_concurrency)
-                report = ws.path / "lychee.json"
-                farm.reset()
-                m = run_measured(
-                    lychee_command(url_file, report, policy),
-                    env=clean_env(),
-                    stdout=ws.path / "lychee.out",
-                    stderr=ws.path / "lychee.err",
-                )
-                print(
-                    f"r{rnd} lychee: {args.urls / m.wall_s:.1f} URLs/s, cpu "
-                    f"{m.cpu_s / m.wall_s * 100:.1f}%, "
-                    f"{m.cpu_s / args.urls * 1000:.3f} ms CPU/request"
-                )
+                commands = {
+                    "lychee": (lychee_command(url_file, ws.path / "lychee.json", policy), None),
+                    "ours": (ours_command(url_file, policy), ours_env(farm, ws)),
+                }
+                for name, (command, env) in commands.items():
+                    farm.reset()
+                    m = run_measured(
+                        command,
+                        env=env or clean_env(),
+                        stdout=ws.path / f"{name}.out",
+                        stderr=ws.path / f"{name}.err",
+                    )
+                    print(
+                        f"r{rnd} {name}: {args.urls / m.wall_s:.1f} URLs/s, cpu "
+                        f"{m.cpu_s / m.wall_s * 100:.1f}%, "
+                        f"{m.cpu_s / args.urls * 1000:.3f} ms CPU/request"
+                    )
     finally:
         ws.cleanup()
     return 0

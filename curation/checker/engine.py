@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from .config import CheckerConfig
 from .errors import CheckerError, ConnectionFailure, FetchTimeout
 from .fetch import Deadline, FetchChain, fetch_following_redirects
-from .guard import AddressPolicy, GuardedClient, Target, build_session, parse_target
+from .guard import GuardedClient, Target, build_session, parse_target
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
 from .scheduler import schedule
@@ -128,7 +128,7 @@ class _Check:
     def run(self) -> CheckResult:
         if self.target is None:
             self.target = parse_target(self.url)
-        AddressPolicy(self.config).check_target(self.target)
+        # The guard's checks of the address and port are fetch()'s, before each request.
         if names_a_file(self.url):
             head = self._head()
             if head is not None and 200 <= head.response.status < 300 and not head.response.is_html:
@@ -256,13 +256,8 @@ def check_url(
     return result
 
 
-def host_key(url: str) -> str | None:
-    """The politeness bucket for a URL; None for URLs that will never reach the network."""
-    target = _target_or_none(url)
-    return target.host_key if target is not None else None
-
-
-def _target_or_none(url: str) -> Target | None:
+def target_or_none(url: str) -> Target | None:
+    """parse_target(url), or None when the URL does not parse or is refused as written."""
     try:
         return parse_target(url)
     except CheckerError:
@@ -288,6 +283,20 @@ def check_many_keyed(
 ) -> Iterator[tuple[K, CheckResult]]:
     """Like check_many, for (key, url) pairs: yields (key, result) so callers can match them up
     (a resource id, an input line) without keeping a map of everything in flight."""
+    # Parsed once when read; that one parse serves the scheduler's host key and the check
+    # (a cache spanning the lookahead would cost memory that grows with it).
+    parsed = ((key, url, target_or_none(url)) for key, url in items)
+    return check_many_parsed(parsed, config=config, limiter=limiter)
+
+
+def check_many_parsed(
+    items: Iterable[tuple[K, str, Target | None]],
+    *,
+    config: CheckerConfig,
+    limiter: HostLimiter | None = None,
+) -> Iterator[tuple[K, CheckResult]]:
+    """check_many_keyed for (key, url, parse_target(url)) triples, parsed by the caller (None
+    when the URL does not parse: the check then reports why)."""
     if limiter is None:
         limiter = LocalHostLimiter(
             per_host_concurrency=config.per_host_concurrency,
@@ -305,9 +314,7 @@ def check_many_keyed(
 
     try:
         yield from schedule(
-            # Parsed once when read; that one parse serves the scheduler's host key and the check
-            # (a cache spanning the lookahead would cost memory that grows with it).
-            ((key, url, _target_or_none(url)) for key, url in items),
+            items,
             key=lambda item: item[2].host_key if item[2] is not None else None,
             work=work,
             concurrency=config.concurrency,

@@ -104,18 +104,23 @@ def address_refusal(ip: IPAddress) -> str | None:
     return None
 
 
+# What inet_aton would read as an IPv4 address: one to four labels, each decimal digits or
+# 0x-prefixed hex, and any trailing dots (2130706433, 0x7f000001, 0177.1, 127.1, 127.0.0.1.).
+_NUMERIC_IPV4 = re.compile(
+    r"(?:[0-9]+|0[xX][0-9a-fA-F]+)(?:\.(?:[0-9]+|0[xX][0-9a-fA-F]+)){0,3}\.*"
+)
+# The one spelling of an IPv4 address that ipaddress prints back unchanged.
+_CANONICAL_IPV4 = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+)
+# Whitespace and control characters: never in a URL as typed or sent.
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+
 def _looks_like_numeric_ipv4(host: str) -> bool:
     """True for inet_aton spellings such as 2130706433, 0x7f000001, 0177.1 or 127.1."""
-    labels = host.rstrip(".").split(".")
-    if not 1 <= len(labels) <= 4:
-        return False
-    for label in labels:
-        text = label[2:] if label[:2] in ("0x", "0X") else label
-        if not text or not all(c in "0123456789abcdefABCDEF" for c in text):
-            return False
-        if text is label and not label.isdigit():
-            return False
-    return True
+    return _NUMERIC_IPV4.fullmatch(host) is not None
 
 
 def parse_target(url: str, *, hop: bool = False) -> Target:
@@ -135,7 +140,7 @@ def parse_target(url: str, *, hop: bool = False) -> Target:
 def _parse_target(url: str, *, hop: bool = False) -> Target:
     if not isinstance(url, str) or not url.strip():
         raise InvalidTarget("empty URL")
-    if any(ord(c) < 0x21 or c == "\x7f" for c in url):
+    if _CONTROL_OR_SPACE.search(url):
         raise InvalidTarget("URL contains whitespace or control characters")
     try:
         parsed = parse_url(url)
@@ -159,13 +164,12 @@ def _parse_target(url: str, *, hop: bool = False) -> Target:
         raise ForbiddenTarget(
             f"URL parsers disagree on the host ({host!r} vs {other!r})", rule="guard-ambiguous-url"
         )
-    if not host.startswith("[") and _looks_like_numeric_ipv4(host):
-        try:
-            canonical = str(ipaddress.IPv4Address(host))
-        except ValueError:
-            canonical = None
-        if canonical != host:
-            raise ForbiddenTarget(f"non-canonical numeric host {host!r}", rule="guard-numeric-host")
+    if (
+        not host.startswith("[")
+        and _looks_like_numeric_ipv4(host)
+        and not _CANONICAL_IPV4.fullmatch(host)
+    ):
+        raise ForbiddenTarget(f"non-canonical numeric host {host!r}", rule="guard-numeric-host")
     return Target(scheme=scheme, host=host, port=parsed.port or DEFAULT_PORTS[scheme])
 
 

@@ -7,7 +7,9 @@ new host to the worker with the fewest hosts (every URL of a host goes to the sa
 per-host limits stay exact) and collects the results as they come. The global concurrency and
 the lookahead are split between the workers, so they still bound the whole run.
 
-Workers speak JSON lines over pipes: [sequence, url] in, [sequence, result] out. The parent is
+Workers speak JSON lines over pipes: [sequence, url, target] in, [sequence, result] out, where
+target is the URL's parse_target (scheme, host, port) as the parent worked it out to route it, or
+null when it does not parse: one parse per URL serves the routing and the check. The parent is
 one thread with non-blocking pipes, so a worker that is slow to take its links holds up only the
 reading of further input (as the lookahead does in one process), never the other workers.
 """
@@ -28,7 +30,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from .config import CheckerConfig
-from .engine import check_many_keyed, host_key
+from .engine import check_many_keyed, check_many_parsed, target_or_none
+from .guard import Target
 from .outcomes import CheckResult, Outcome
 
 K = TypeVar("K")
@@ -79,7 +82,7 @@ class _Shards:
         self.source = iter(items)
         self.exhausted = False
         # A link read but not yet queued, because its worker has enough waiting.
-        self.stalled: tuple[Any, str, _Worker | None] | None = None
+        self.stalled: tuple[Any, str, Target | None, _Worker | None] | None = None
         self.sequence = 0
         self.assigned: dict[str | None, _Worker] = {}
         self.workers = _start_workers(config, count)
@@ -119,8 +122,9 @@ class _Shards:
                 except StopIteration:
                     self.exhausted = True
                     return
-                self.stalled = (key, url, self._route(url))
-            key, url, worker = self.stalled
+                target = target_or_none(url)
+                self.stalled = (key, url, target, self._route(target))
+            key, url, target, worker = self.stalled
             if worker is None or not worker.alive:
                 self.stalled = None
                 yield key, _lost(url, "no checking process was left to check it")
@@ -130,10 +134,11 @@ class _Shards:
             self.stalled = None
             self.sequence += 1
             worker.outstanding[self.sequence] = (key, url)
-            worker.pending += json.dumps([self.sequence, url]).encode() + b"\n"
+            parsed = None if target is None else [target.scheme, target.host, target.port]
+            worker.pending += json.dumps([self.sequence, url, parsed]).encode() + b"\n"
 
-    def _route(self, url: str) -> _Worker | None:
-        host = host_key(url)
+    def _route(self, target: Target | None) -> _Worker | None:
+        host = target.host_key if target is not None else None
         worker = self.assigned.get(host)
         if worker is None or not worker.alive:
             # A new host, or one whose worker died: the worker with the fewest hosts takes it.
@@ -286,6 +291,12 @@ def _start_workers(config: CheckerConfig, count: int) -> list[_Worker]:
     return workers
 
 
+def _parsed_item(
+    sequence: int, url: str, parsed: list[Any] | None
+) -> tuple[int, str, Target | None]:
+    return sequence, url, None if parsed is None else Target(*parsed)
+
+
 def _die_with_parent() -> None:
     """On Linux, have the kernel kill this worker if the parent dies (even by SIGKILL).
 
@@ -312,11 +323,13 @@ def _worker_main(read_fd: int, write_fd: int, config: CheckerConfig, *, close: l
         # The parent decides what an interrupt means; the report on stdout is the parent's.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if os.environ.get("PROBE_SWITCH"):
+            sys.setswitchinterval(float(os.environ["PROBE_SWITCH"]))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         with open(read_fd, encoding="utf-8") as source, open(write_fd, "w") as sink:
-            items = (tuple(json.loads(line)) for line in source)
-            for sequence, result in check_many_keyed(items, config=config):
+            items = (_parsed_item(*json.loads(line)) for line in source)
+            for sequence, result in check_many_parsed(items, config=config):
                 sink.write(json.dumps([sequence, result.to_dict()]) + "\n")
                 sink.flush()
     except BrokenPipeError:

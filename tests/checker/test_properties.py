@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from curation.checker.engine import check_url
-from curation.checker.guard import build_session
+from curation.checker.guard import _CANONICAL_IPV4, _looks_like_numeric_ipv4, build_session
 from curation.checker.htmlscan import MAX_TEXT_CHARS, _Scanner, scan_html
 from curation.checker.outcomes import CheckResult, Outcome
 from tests.checker.conftest import FakeResolver, config_for
@@ -112,3 +112,29 @@ def test_the_piecewise_scan_that_stops_early_reads_what_a_whole_scan_reads(piece
     assert summary.text_length == whole.text_length or (
         MAX_TEXT_CHARS <= summary.text_length <= whole.text_length
     )
+
+
+numeric_host = st.text(st.sampled_from(list("0123456789.xXabcdefABCDEF")), min_size=1, max_size=18)
+
+
+@settings(max_examples=3000)
+@given(numeric_host)
+def test_every_host_the_resolver_reads_as_an_ipv4_number_is_a_numeric_host(host):
+    # inet_aton is the reading getaddrinfo gives such hosts (0177.1, 0x7f.1, 2130706433 ...):
+    # whatever it accepts must be caught as numeric, or a spelling could slip past the guard.
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return
+    assert _looks_like_numeric_ipv4(host)
+
+
+@settings(max_examples=3000)
+@given(st.ip_addresses(v=4), st.sampled_from(["", "."]))
+def test_only_the_canonical_dotted_quad_passes_as_itself(ip, suffix):
+    host = f"{ip}{suffix}"
+    # Not canonical: ipaddress does not print it back unchanged (a trailing dot, a leading zero).
+    refused_spelling = f"{ip}".replace(".", ".0", 1)
+    assert _looks_like_numeric_ipv4(host) and _looks_like_numeric_ipv4(refused_spelling)
+    assert bool(_CANONICAL_IPV4.fullmatch(host)) == (not suffix)
+    assert not _CANONICAL_IPV4.fullmatch(refused_spelling)

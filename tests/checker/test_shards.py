@@ -50,9 +50,13 @@ def children_of(pid: int) -> list[int]:
 
 
 def remote_ports(pid: int) -> set[int]:
-    """The remote ports of the process's TCP connections (from /proc)."""
+    """The remote ports of the process's TCP connections (from /proc); none once it is gone."""
     inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return set()  # It exited between being listed and being looked at.
+    for fd in fds:
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
