@@ -191,6 +191,9 @@ def heading_says_not_found(text: str) -> bool:
     "Page not found | Example", "Error 404 (Not Found)!!1" and "404" qualify; "HTTP 404
     explained: a guide" and "404 Not Found Error: What It Is and How to Fix It" do not.
     """
+    if not says_not_found(text):
+        # No segment can be an error message when the whole text holds no phrase and no 404.
+        return False
     segments = [s.strip() for s in _SEGMENT_SEPARATORS.split(_fold(text)) if s.strip()]
     errors = [s for s in segments if _is_error_message(s)]
     if not errors:

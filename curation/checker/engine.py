@@ -13,8 +13,11 @@ reset or a hang: servers mishandle HEAD), the GET decides.
 
 from __future__ import annotations
 
+import importlib
 import posixpath
 import random
+import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -50,6 +53,8 @@ FILE_SUFFIXES = frozenset(
 
 def names_a_file(url: str) -> bool:
     """Whether the URL's path ends in a file suffix (FILE_SUFFIXES): HEAD first for those."""
+    if "." not in url.partition("#")[0].partition("?")[0].rpartition("/")[2]:
+        return False  # The last path segment has no suffix at all (most pages): no need to parse.
     try:
         path = urlsplit(url).path
     except ValueError:
@@ -63,6 +68,24 @@ def _classify(url: str, chain: FetchChain) -> tuple[Outcome, str]:
     from .classify import classify
 
     return classify(url, chain)
+
+
+CLASSIFIER_MODULE = f"{__package__}.classify"
+
+
+def _import_classifier_meanwhile() -> None:
+    """Import the classifier in a thread of its own while the first requests are out.
+
+    Otherwise the first answer to arrive pays for the import (about 20 ms holding the GIL) and
+    every answer behind it waits. A check that needs it meanwhile waits on the import lock.
+    """
+    if CLASSIFIER_MODULE not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module,
+            args=(CLASSIFIER_MODULE,),
+            name="linkcheck-import",
+            daemon=True,
+        ).start()
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -304,6 +327,7 @@ def check_many_parsed(
         )
     session = build_session(config)
     active_limiter = limiter
+    _import_classifier_meanwhile()
 
     def ready_in(key: object) -> float:
         return active_limiter.delay(key) if isinstance(key, str) else 0.0

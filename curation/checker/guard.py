@@ -26,6 +26,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NewConnectionError
 from urllib3.response import HTTPResponse
 from urllib3.util import parse_url
+from urllib3.util.retry import Retry
 from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
 
@@ -338,6 +339,9 @@ class _WatchedPoolMixin:
 
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+# What urllib3 makes of retries=False, redirect=False, made once: urllib3 would build (and log) a
+# new one for every request. Never mutated: urllib3 derives new Retry objects from it.
+NO_RETRIES = Retry(total=False, redirect=False)
 # What requests sent by default when neither brotli nor zstandard is installed; the fetcher
 # decodes exactly these (and counts the body cap after decoding).
 ACCEPT_ENCODING = "gzip, deflate"
@@ -494,7 +498,7 @@ class GuardedClient:
             target,
             body=None,
             headers=request_headers,
-            retries=False,
+            retries=NO_RETRIES,
             redirect=False,
             assert_same_host=False,
             preload_content=False,
