@@ -71,6 +71,8 @@ CONCURRENCY = 128
 ROUNDS = 3
 LINKCHECKER_ROUNDS = 2
 RUN_TIMEOUT = 300.0
+# Pause between two measured runs (see settle()).
+SETTLE_SECONDS = 0.3
 STARTUP_RUNS = 3
 SAMPLE_EVERY = 0.25
 # Peak RSS at 20,000 URLs may exceed the one at 2,000 by this factor and still count as flat.
@@ -134,8 +136,15 @@ class Run:
 # Processes
 
 
+PYTHON_DEVELOPER_VARIABLES = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+
+
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
+    # Python as it runs by default: a developer's PYTHONDONTWRITEBYTECODE would have every run
+    # compile our modules again, and PYTHONUNBUFFERED would make every write a system call.
+    for name in PYTHON_DEVELOPER_VARIABLES:
+        env.pop(name, None)
     # Nothing the benchmark starts has any business going through a proxy: the farm is local.
     env["no_proxy"] = env["NO_PROXY"] = "*"
     env.update(extra or {})
@@ -480,6 +489,14 @@ def parse_linkchecker(path: Path) -> Counter[str]:
 # One measured run
 
 
+def settle(farm: FarmProcess) -> None:
+    """Zero the farm's counters after a pause that lets the previous run's connections close
+    (the farm and the kernel tear down hundreds of them), so no run pays for the one before."""
+    farm.reset()
+    time.sleep(SETTLE_SECONDS)
+    farm.reset()
+
+
 def measure(
     *,
     scenario: str,
@@ -502,9 +519,7 @@ def measure(
     else:
         cfg = linkchecker_config(ws.path / f"{tag}.rc", policy)
         cmd, env, stdin = linkchecker_command(cfg, report, policy), clean_env(), url_file
-    farm.reset()
-    time.sleep(0.3)
-    farm.reset()
+    settle(farm)
     loadavg = os.getloadavg()[0]
     farm_ticks = _proc_cpu_ticks(farm.pid or 0) or 0
     m = run_measured(cmd, env=env, stdout=out, stderr=err, stdin=stdin)
@@ -1189,7 +1204,7 @@ def run_calibration(args: argparse.Namespace) -> int:
             url_file = write_url_file(ws.path / "urls.txt", farm.addresses, farm.port, args.urls)
             for rnd in range(1, args.rounds + 1):
                 for kind in CALIBRATION_CLIENTS:
-                    farm.reset()
+                    settle(farm)
                     proc = subprocess.run(
                         [
                             str(PROJECT_PYTHON),
@@ -1217,7 +1232,7 @@ def run_calibration(args: argparse.Namespace) -> int:
                     "ours": (ours_command(url_file, policy), ours_env(farm, ws)),
                 }
                 for name, (command, env) in commands.items():
-                    farm.reset()
+                    settle(farm)
                     m = run_measured(
                         command,
                         env=env or clean_env(),

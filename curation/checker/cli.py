@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 from .config import CheckerConfig, config_from_settings, read_environment
@@ -110,11 +110,16 @@ def make_config(values: Mapping[str, Any], options: Mapping[str, Any]) -> Checke
 
 
 def check_file(
-    path: str, config: CheckerConfig, *, processes: int | None = None
+    path: str,
+    config: CheckerConfig,
+    *,
+    processes: int | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> Iterator[CheckResult]:
     """Results for the links of a file, as they complete; junk lines as invalid_url.
 
     `processes` worker processes share the hosts out (None: one per CPU, see shards.py).
+    `on_idle()` is called whenever the run is about to wait for results.
     """
     try:
         # Open once up front so that a missing or unreadable file is a usage error (exit 2)
@@ -123,11 +128,14 @@ def check_file(
             handle.read(1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
-    return _check_links(read_links(path), config, processes or default_processes())
+    return _check_links(read_links(path), config, processes or default_processes(), on_idle)
 
 
 def _check_links(
-    links: Iterator[InputLink], config: CheckerConfig, processes: int
+    links: Iterator[InputLink],
+    config: CheckerConfig,
+    processes: int,
+    on_idle: Callable[[], None] | None = None,
 ) -> Iterator[CheckResult]:
     invalid: list[InputLink] = []
 
@@ -139,7 +147,8 @@ def _check_links(
             else:
                 yield link, link.url
 
-    for link, result in check_in_processes(checkable(), config=config, processes=processes):
+    checked = check_in_processes(checkable(), config=config, processes=processes, on_idle=on_idle)
+    for link, result in checked:
         yield from _drain(invalid)
         if not result.error and result.outcome == Outcome.INVALID_URL:
             result.error = f"line {link.line}"
@@ -199,13 +208,20 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def report(results: Iterable[CheckResult], fmt: str, stdout: TextIO, stderr: TextIO) -> int:
+def report(
+    results: Iterable[CheckResult],
+    fmt: str,
+    stdout: TextIO,
+    stderr: TextIO,
+    *,
+    flush_each: bool = True,
+) -> int:
     """Write every result as it comes; the exit code: 0, 1 (a failing link), 130/143 (signal).
 
     Even when interrupted the report is ended properly (a JSON array stays parseable) with what
-    was checked so far.
+    was checked so far. `flush_each=False` when the producer flushes stdout itself (on_idle).
     """
-    writer = make_writer(fmt, stdout)
+    writer = make_writer(fmt, stdout, flush_each=flush_each)
     progress = Progress(stderr)
     failing = False
     interrupted: int | None = None
@@ -246,8 +262,10 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None
     try:
         check_options(vars(options))
         config = make_config(read_environment(environ), vars(options))
-        results = check_file(options.input, config, processes=options.processes)
+        results = check_file(
+            options.input, config, processes=options.processes, on_idle=sys.stdout.flush
+        )
     except (UsageError, ValueError) as exc:
         sys.stderr.write(f"CommandError: {exc}\n")
         return USAGE_ERROR
-    return report(results, options.format, sys.stdout, sys.stderr)
+    return report(results, options.format, sys.stdout, sys.stderr, flush_each=False)

@@ -19,7 +19,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -303,13 +303,17 @@ def check_many_keyed(
     *,
     config: CheckerConfig,
     limiter: HostLimiter | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> Iterator[tuple[K, CheckResult]]:
     """Like check_many, for (key, url) pairs: yields (key, result) so callers can match them up
-    (a resource id, an input line) without keeping a map of everything in flight."""
+    (a resource id, an input line) without keeping a map of everything in flight.
+
+    `on_idle()` is called whenever the run is about to wait for an answer (see schedule()).
+    """
     # Parsed once when read; that one parse serves the scheduler's host key and the check
     # (a cache spanning the lookahead would cost memory that grows with it).
     parsed = ((key, url, target_or_none(url)) for key, url in items)
-    return check_many_parsed(parsed, config=config, limiter=limiter)
+    return check_many_parsed(parsed, config=config, limiter=limiter, on_idle=on_idle)
 
 
 def check_many_parsed(
@@ -317,6 +321,7 @@ def check_many_parsed(
     *,
     config: CheckerConfig,
     limiter: HostLimiter | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> Iterator[tuple[K, CheckResult]]:
     """check_many_keyed for (key, url, parse_target(url)) triples, parsed by the caller (None
     when the URL does not parse: the check then reports why)."""
@@ -345,6 +350,7 @@ def check_many_parsed(
             per_key=config.per_host_concurrency,
             lookahead=config.lookahead,
             ready_in=ready_in,
+            on_idle=on_idle,
         )
     finally:
         session.close()

@@ -12,8 +12,13 @@ FORMATS = ("text", "json", "markdown")
 
 
 class ReportWriter:
-    def __init__(self, stream: TextIO) -> None:
+    """`flush_each`: flush after every result. Off when the producer flushes the stream itself
+    whenever it is about to wait (see cli.check_file's on_idle), which is as prompt and costs
+    one write for several results."""
+
+    def __init__(self, stream: TextIO, *, flush_each: bool = True) -> None:
         self.stream = stream
+        self.flush_each = flush_each
         self.counts: Counter[Outcome] = Counter()
 
     def start(self) -> None:
@@ -22,7 +27,8 @@ class ReportWriter:
     def write(self, result: CheckResult) -> None:
         self.counts[result.outcome] += 1
         self._write(result)
-        self.stream.flush()
+        if self.flush_each:
+            self.stream.flush()
 
     def _write(self, result: CheckResult) -> None:
         raise NotImplementedError
@@ -81,7 +87,7 @@ class MarkdownWriter(ReportWriter):
         self.stream.write("| " + " | ".join(_cell(c) for c in cells) + " |\n")
 
 
-def make_writer(fmt: str, stream: TextIO) -> ReportWriter:
+def make_writer(fmt: str, stream: TextIO, *, flush_each: bool = True) -> ReportWriter:
     writers: dict[str, type[ReportWriter]] = {
         "text": TextWriter,
         "json": JsonWriter,
@@ -89,4 +95,4 @@ def make_writer(fmt: str, stream: TextIO) -> ReportWriter:
     }
     if fmt not in writers:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return writers[fmt](stream)
+    return writers[fmt](stream, flush_each=flush_each)

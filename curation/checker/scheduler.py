@@ -73,8 +73,12 @@ def schedule(
     per_key: int,
     lookahead: int,
     ready_in: Callable[[Hashable], float] | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Yield work(item) for every item, in completion order.
+
+    `on_idle()` is called each time the scheduler is about to wait with nothing to hand out:
+    a consumer that buffers what it writes flushes then, instead of once per result.
 
     `ready_in(key)` may say a key must wait (the per-host interval, a host deferred by
     Retry-After): its items are parked without occupying a thread, and other keys are served
@@ -116,6 +120,9 @@ def schedule(
             # A batch at a time, so the first requests go out while the input is still read,
             # and the very first ones one by one: they go out as soon as they are read (from a
             # pipe, the next ones may not even be there yet).
+            if on_idle is not None and not exhausted and buffered < lookahead:
+                # Reading the input may block (a pipe): what was written so far goes out first.
+                on_idle()
             for _ in range(READ_BATCH if read_so_far >= READ_BATCH else 1):
                 if exhausted or buffered >= lookahead:
                     break
@@ -176,6 +183,8 @@ def schedule(
                     continue
             else:
                 timeout = max(0.0, parked[0][0] - time.monotonic()) if parked else None
+                if on_idle is not None and (timeout is None or timeout > 0) and done.empty():
+                    on_idle()
                 if running == 0:
                     if timeout:
                         time.sleep(timeout)

@@ -26,7 +26,7 @@ import sys
 import threading
 import traceback
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from .config import CheckerConfig
@@ -52,17 +52,23 @@ def default_processes() -> int:
 
 
 def check_in_processes(
-    items: Iterable[tuple[K, str]], *, config: CheckerConfig, processes: int
+    items: Iterable[tuple[K, str]],
+    *,
+    config: CheckerConfig,
+    processes: int,
+    on_idle: Callable[[], None] | None = None,
 ) -> Iterator[tuple[K, CheckResult]]:
     """Like check_many_keyed, over `processes` worker processes (results in completion order).
+
+    `on_idle()` is called whenever the run is about to wait for results to come in.
 
     Falls back to one process when asked for one, or when the caller's process already runs
     other threads: forking those would copy locks that nobody in the child could release.
     """
     if processes <= 1 or threading.active_count() > 1:
-        yield from check_many_keyed(items, config=config)
+        yield from check_many_keyed(items, config=config, on_idle=on_idle)
         return
-    yield from _Shards(items, config, processes).run()
+    yield from _Shards(items, config, processes, on_idle).run()
 
 
 class _Worker:
@@ -78,7 +84,14 @@ class _Worker:
 
 
 class _Shards:
-    def __init__(self, items: Iterable[tuple[Any, str]], config: CheckerConfig, count: int):
+    def __init__(
+        self,
+        items: Iterable[tuple[Any, str]],
+        config: CheckerConfig,
+        count: int,
+        on_idle: Callable[[], None] | None,
+    ):
+        self.on_idle = on_idle
         self.source = iter(items)
         self.exhausted = False
         # A link read but not yet queued, because its worker has enough waiting.
@@ -99,6 +112,8 @@ class _Shards:
                     self._watch_writes(worker)
                 # With input still to read and room for it, only look at what is ready now.
                 more = not self.exhausted and self.stalled is None
+                if not more and self.on_idle is not None:
+                    self.on_idle()
                 for key, events in self.selector.select(0 if more else None):
                     worker = key.data
                     if key.fd == worker.to_child and events & selectors.EVENT_WRITE:
@@ -323,15 +338,15 @@ def _worker_main(read_fd: int, write_fd: int, config: CheckerConfig, *, close: l
         # The parent decides what an interrupt means; the report on stdout is the parent's.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if os.environ.get("PROBE_SWITCH"):
-            sys.setswitchinterval(float(os.environ["PROBE_SWITCH"]))
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         with open(read_fd, encoding="utf-8") as source, open(write_fd, "w") as sink:
             items = (_parsed_item(*json.loads(line)) for line in source)
-            for sequence, result in check_many_parsed(items, config=config):
+            # Results go out whenever the worker is about to wait, several to a write when
+            # several are done: the parent wakes once for them, not once each.
+            results = check_many_parsed(items, config=config, on_idle=sink.flush)
+            for sequence, result in results:
                 sink.write(json.dumps([sequence, result.to_dict()]) + "\n")
-                sink.flush()
     except BrokenPipeError:
         return 0  # The parent stopped listening (interrupted): nothing left to do.
     except BaseException:

@@ -213,3 +213,32 @@ def test_workers_do_not_outlive_a_parent_killed_outright(server, tmp_path):
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if alive(pid)]
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_each_result_is_on_stdout_while_slower_links_are_still_out(
+    make_server, tmp_path, processes
+):
+    # Output is flushed whenever the run waits, not once per result: it must still come out
+    # as soon as it is known, not when the slow links end (30 s from now).
+    fast, stuck = make_server(host="127.0.0.32"), make_server(host="127.0.0.33")
+    fast.routes["*"] = page(body=BODY)
+    stuck.routes["*"] = slow(30, page(body=BODY))
+    path = tmp_path / "links.txt"
+    fast_urls = [fast.url(f"/{i}") for i in range(3)]
+    path.write_text("\n".join([stuck.url("/0"), *fast_urls, stuck.url("/1")]) + "\n")
+    process = run_command(
+        path, fast, stuck, args=("--processes", processes, "--format", "text", "--timeout", "60")
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(lines) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(line.split()[-1] for line in lines) == sorted(fast_urls)
+        assert len(stuck.requests) == 2  # both still unanswered
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
