@@ -1198,10 +1198,20 @@ def _print_calibration(
 
 
 def run_calibration(args: argparse.Namespace) -> int:
+    """Bare clients, lychee and our command, round by round; then medians and the floor.
+
+    The floor: the fastest bare client built as our command is (urllib3 in threads, the hosts
+    split between two processes), with our command's start-up on an empty input added. No
+    checker on that stack can beat it on this machine, whatever its own logic costs.
+    """
     ws = Workspace()
+    rates: dict[str, list[float]] = {}
     try:
         with FarmProcess(hosts=args.hosts, latency_ms=args.latency_ms) as farm:
             url_file = write_url_file(ws.path / "urls.txt", farm.addresses, farm.port, args.urls)
+            empty = ws.path / "empty.txt"
+            empty.write_text("")
+            policy = Policy(PER_HOST, 0.0, args.calibration_concurrency)
             for rnd in range(1, args.rounds + 1):
                 for kind in CALIBRATION_CLIENTS:
                     settle(farm)
@@ -1224,12 +1234,14 @@ def run_calibration(args: argparse.Namespace) -> int:
                     print(
                         f"r{rnd} {' '.join(line)} max_in_flight={stats['max_in_flight_per_host']}"
                     )
+                    with contextlib.suppress(ValueError, IndexError, KeyError):
+                        rates.setdefault(kind, []).append(json.loads(line[0])["urls_per_s"])
                 # The references, same policy, same run: lychee, and our whole command (its
                 # figures include start-up, which the bare clients above do not pay).
-                policy = Policy(PER_HOST, 0.0, args.calibration_concurrency)
                 commands = {
                     "lychee": (lychee_command(url_file, ws.path / "lychee.json", policy), None),
                     "ours": (ours_command(url_file, policy), ours_env(farm, ws)),
+                    "ours-startup": (ours_command(empty, policy), ours_env(farm, ws)),
                 }
                 for name, (command, env) in commands.items():
                     settle(farm)
@@ -1239,6 +1251,11 @@ def run_calibration(args: argparse.Namespace) -> int:
                         stdout=ws.path / f"{name}.out",
                         stderr=ws.path / f"{name}.err",
                     )
+                    if name == "ours-startup":
+                        rates.setdefault(name, []).append(m.wall_s)
+                        print(f"r{rnd} ours on an empty input: {m.wall_s:.3f} s")
+                        continue
+                    rates.setdefault(name, []).append(args.urls / m.wall_s)
                     print(
                         f"r{rnd} {name}: {args.urls / m.wall_s:.1f} URLs/s, cpu "
                         f"{m.cpu_s / m.wall_s * 100:.1f}%, "
@@ -1246,7 +1263,26 @@ def run_calibration(args: argparse.Namespace) -> int:
                     )
     finally:
         ws.cleanup()
+    print_calibration_summary(rates, args.urls, args.calibration_concurrency)
     return 0
+
+
+def print_calibration_summary(rates: dict[str, list[float]], urls: int, concurrency: int) -> None:
+    medians = {name: statistics.median(values) for name, values in rates.items() if values}
+    lychee = medians.get("lychee")
+    print(f"\nmedians, {urls} URLs, concurrency {concurrency}:")
+    for name, value in medians.items():
+        if name == "ours-startup":
+            continue
+        ratio = f" = {value / lychee:.3f}x lychee" if lychee else ""
+        print(f"  {name}: {value:.1f} URLs/s{ratio}")
+    bare, startup = medians.get("urllib3-get-2proc"), medians.get("ours-startup")
+    if bare and startup is not None and lychee:
+        floor = urls / (urls / bare + startup)
+        print(
+            f"  floor: urllib3-get-2proc plus our start-up ({startup:.3f} s) = {floor:.1f} URLs/s"
+            f" = {floor / lychee:.3f}x lychee; ours is {medians.get('ours', 0) / floor:.3f}x it"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
