@@ -28,6 +28,8 @@ USAGE_ERROR = 2
 FAILING = 1
 INTERRUPTED_BY_SIGINT = 128 + signal.SIGINT
 INTERRUPTED_BY_SIGTERM = 128 + signal.SIGTERM
+# The code a shell reports for a command killed by SIGPIPE: the report's reader went away.
+STDOUT_CLOSED = 128 + signal.SIGPIPE
 CATALOGUE_OPTIONS = ("topic", "collection", "health", "all")
 DESCRIPTION = (
     "Check links and report their health. With --input, checks the URLs in a text, Markdown "
@@ -216,7 +218,8 @@ def report(
     *,
     flush_each: bool = True,
 ) -> int:
-    """Write every result as it comes; the exit code: 0, 1 (a failing link), 130/143 (signal).
+    """Write every result as it comes; the exit code: 0, 1 (a failing link), 130/143 (signal),
+    141 (stdout closed by its reader).
 
     Even when interrupted the report is ended properly (a JSON array stays parseable) with what
     was checked so far. `flush_each=False` when the producer flushes stdout itself (on_idle).
@@ -225,10 +228,11 @@ def report(
     progress = Progress(stderr)
     failing = False
     interrupted: int | None = None
-    writer.start()
+    checked = iter(results)
     try:
         with _sigterm_as_interrupt():
-            for result in results:
+            writer.start()
+            for result in checked:
                 writer.write(result)
                 progress.update(result)
                 failing = failing or result.failing
@@ -236,6 +240,12 @@ def report(
         interrupted = exc.code
     except KeyboardInterrupt:
         interrupted = INTERRUPTED_BY_SIGINT
+    except BrokenPipeError:
+        # Whoever reads the report has stopped (`checklinks ... | head`): stop checking too,
+        # quietly, the way a command in a pipeline does, and say so in the exit code.
+        _close(checked)
+        _discard_output(stdout)
+        return STDOUT_CLOSED
     finally:
         progress.close()
     writer.finish()
@@ -243,6 +253,21 @@ def report(
         stderr.write("interrupted: the report holds the links checked so far\n")
         return interrupted
     return FAILING if failing else 0
+
+
+def _close(iterator: Iterator[CheckResult]) -> None:
+    """End a run early: a generator's close() stops its workers and checks at once."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+def _discard_output(stream: TextIO) -> None:
+    """Point a closed stdout at /dev/null, so that the flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None:

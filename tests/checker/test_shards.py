@@ -242,3 +242,23 @@ def test_each_result_is_on_stdout_while_slower_links_are_still_out(
     finally:
         process.kill()
         process.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_reader_that_stops_reading_ends_the_run_quietly(server, tmp_path, processes):
+    # `checklinks --input links.txt | head -1`: no traceback, no worker left checking.
+    server.routes["*"] = slow(0.3, page(body=BODY))
+    path = tmp_path / "links.txt"
+    path.write_text("\n".join(server.url(f"/{i}") for i in range(40)) + "\n")
+    process = run_command(path, server, args=("--processes", processes, "--format", "text"))
+    first = process.stdout.readline()
+    workers = children_of(process.pid)
+    process.stdout.close()  # the reader goes away; the next result cannot be written
+
+    _, err = process.communicate(timeout=30)
+
+    assert first.split()[0] == "ok"
+    assert process.returncode == 141, err
+    assert "Traceback" not in err
+    assert len(server.requests) < 40  # it stopped checking, it did not finish the list
+    assert not [pid for pid in workers if alive(pid)]
