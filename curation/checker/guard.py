@@ -36,6 +36,8 @@ from .politeness import mark_started, wait_for_start
 from .watchdog import attach_current
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+# Pool keys remembered by a GuardedClient before it starts afresh (see GuardedClient._pool_for).
+MAX_POOL_KEYS = 1024
 # URLs made only of these characters come out of requests' requote_uri unchanged. Most URLs
 # are like that, and requests costs 15 ms of start-up that a command-line check should not pay
 # for them, so requests is imported only for the others (and for cookies and credentials).
@@ -426,6 +428,9 @@ class GuardedClient:
         self._pools.pool_classes_by_scheme = _pool_classes(self.policy)
         self._verify: bool | str = True
         self._pools.connection_pool_kw.update(self._tls_kwargs(True))
+        # (scheme, host, port) -> the pool's key and its settings. PoolManager works the key out
+        # of some thirty settings on every request (about 10 µs); it changes only with them.
+        self._pool_keys: dict[tuple[str, str, int], tuple[Any, dict[str, Any]]] = {}
 
     @property
     def verify(self) -> bool | str:
@@ -438,6 +443,7 @@ class GuardedClient:
         for key in ("ssl_context", "ca_certs", "ca_cert_dir", "cert_reqs"):
             self._pools.connection_pool_kw.pop(key, None)
         self._pools.connection_pool_kw.update(self._tls_kwargs(value))
+        self._pool_keys.clear()
         self._pools.clear()
 
     @staticmethod
@@ -489,7 +495,7 @@ class GuardedClient:
             cookie = mock.get_new_headers().get("Cookie")
             if cookie is not None:
                 request_headers["Cookie"] = cookie
-        pool = self._pools.connection_from_host(host, port, scheme)
+        pool = self._pool_for(scheme, host, port)
         if not isinstance(timeout, Timeout):
             connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
             timeout = Timeout(connect=connect, read=read)
@@ -544,7 +550,26 @@ class GuardedClient:
     def head(self, url: str, **kwargs: Any) -> PlainResponse:
         return self.request("HEAD", url, **kwargs)
 
+    def _pool_for(self, scheme: str, host: str, port: int | None) -> HTTPConnectionPool:
+        """PoolManager.connection_from_host, with the pool's key remembered per host."""
+        make_key = self._pools.key_fn_by_scheme.get(scheme)
+        if make_key is None:
+            # Not a scheme the pools serve: urllib3 refuses it, as it always did.
+            return self._pools.connection_from_host(host, port, scheme)
+        where = (scheme, host, port or DEFAULT_PORTS[scheme])
+        known = self._pool_keys.get(where)
+        if known is None:
+            if len(self._pool_keys) >= MAX_POOL_KEYS:
+                self._pool_keys.clear()  # Memory stays flat over any number of hosts.
+            settings = dict(self._pools.connection_pool_kw)
+            settings.update(scheme=scheme, host=host, port=where[2])
+            known = self._pool_keys[where] = (make_key(settings), settings)
+        key, settings = known
+        # A copy: making a new pool takes entries out of the settings it is given.
+        return self._pools.connection_from_pool_key(key, request_context=dict(settings))
+
     def close(self) -> None:
+        self._pool_keys.clear()
         self._pools.clear()
 
     def __enter__(self) -> GuardedClient:

@@ -262,3 +262,34 @@ def test_plain_http_pools_carry_no_tls_context():
     pool = client._pools.connection_from_host("example.com", 80, "http")
 
     assert "ssl_context" not in pool.conn_kw
+
+
+def test_the_remembered_pool_key_finds_the_pool_the_pool_manager_would():
+    client = GuardedClient(CheckerConfig())
+    for scheme, port in (("http", 80), ("https", 443), ("https", 8443)):
+        expected = client._pools.connection_from_host("example.com", port, scheme)
+        assert client._pool_for(scheme, "example.com", port) is expected
+        assert client._pool_for(scheme, "example.com", port) is expected  # from the memory
+    assert client._pool_for("http", "example.com", None) is client._pool_for(
+        "http", "example.com", 80
+    )
+
+    client.verify = False  # other TLS settings: other pools, never a remembered old one
+    pool = client._pool_for("https", "example.com", 443)
+
+    assert pool.cert_reqs == "CERT_NONE"
+    assert pool is client._pools.connection_from_host("example.com", 443, "https")
+
+
+def test_remembered_pool_keys_stay_bounded_and_odd_schemes_are_still_refused():
+    from urllib3.exceptions import URLSchemeUnknown
+
+    from curation.checker.guard import MAX_POOL_KEYS
+
+    client = GuardedClient(CheckerConfig())
+    for index in range(MAX_POOL_KEYS + 10):
+        client._pool_for("http", f"host{index}.example", 80)
+
+    assert 0 < len(client._pool_keys) <= MAX_POOL_KEYS
+    with pytest.raises(URLSchemeUnknown):
+        client._pool_for("ftp", "example.com", 21)
