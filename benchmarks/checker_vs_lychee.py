@@ -1206,11 +1206,10 @@ def run_calibration(args: argparse.Namespace) -> int:
     """
     ws = Workspace()
     rates: dict[str, list[float]] = {}
+    startup: dict[str, float] = {}
     try:
         with FarmProcess(hosts=args.hosts, latency_ms=args.latency_ms) as farm:
             url_file = write_url_file(ws.path / "urls.txt", farm.addresses, farm.port, args.urls)
-            empty = ws.path / "empty.txt"
-            empty.write_text("")
             policy = Policy(PER_HOST, 0.0, args.calibration_concurrency)
             for rnd in range(1, args.rounds + 1):
                 for kind in CALIBRATION_CLIENTS:
@@ -1241,7 +1240,6 @@ def run_calibration(args: argparse.Namespace) -> int:
                 commands = {
                     "lychee": (lychee_command(url_file, ws.path / "lychee.json", policy), None),
                     "ours": (ours_command(url_file, policy), ours_env(farm, ws)),
-                    "ours-startup": (ours_command(empty, policy), ours_env(farm, ws)),
                 }
                 for name, (command, env) in commands.items():
                     settle(farm)
@@ -1251,32 +1249,29 @@ def run_calibration(args: argparse.Namespace) -> int:
                         stdout=ws.path / f"{name}.out",
                         stderr=ws.path / f"{name}.err",
                     )
-                    if name == "ours-startup":
-                        rates.setdefault(name, []).append(m.wall_s)
-                        print(f"r{rnd} ours on an empty input: {m.wall_s:.3f} s")
-                        continue
                     rates.setdefault(name, []).append(args.urls / m.wall_s)
                     print(
                         f"r{rnd} {name}: {args.urls / m.wall_s:.1f} URLs/s, cpu "
                         f"{m.cpu_s / m.wall_s * 100:.1f}%, "
                         f"{m.cpu_s / args.urls * 1000:.3f} ms CPU/request"
                     )
+            startup = measure_startup(farm, ws, ["ours"])
     finally:
         ws.cleanup()
-    print_calibration_summary(rates, args.urls, args.calibration_concurrency)
+    print_calibration_summary(rates, startup.get("ours"), args.urls, args.calibration_concurrency)
     return 0
 
 
-def print_calibration_summary(rates: dict[str, list[float]], urls: int, concurrency: int) -> None:
+def print_calibration_summary(
+    rates: dict[str, list[float]], startup: float | None, urls: int, concurrency: int
+) -> None:
     medians = {name: statistics.median(values) for name, values in rates.items() if values}
     lychee = medians.get("lychee")
     print(f"\nmedians, {urls} URLs, concurrency {concurrency}:")
     for name, value in medians.items():
-        if name == "ours-startup":
-            continue
         ratio = f" = {value / lychee:.3f}x lychee" if lychee else ""
         print(f"  {name}: {value:.1f} URLs/s{ratio}")
-    bare, startup = medians.get("urllib3-get-2proc"), medians.get("ours-startup")
+    bare = medians.get("urllib3-get-2proc")
     if bare and startup is not None and lychee:
         floor = urls / (urls / bare + startup)
         print(
