@@ -52,6 +52,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from linkfarm import FarmProcess, write_url_file
+from wirecap import WireCapture
+from wirecap import available as wire_capture_available
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -124,6 +126,8 @@ class Run:
     # Percent of SAMPLE_EVERY that the process's threads together waited for a CPU.
     run_queue_wait_timeline: list[float] = field(default_factory=list)
     rss_timeline_kib: list[int] = field(default_factory=list)
+    # Request starts per host as the kernel saw them leave (wirecap.py); None when not captured.
+    wire: dict[str, Any] | None = None
     error: str = ""
 
     @property
@@ -520,10 +524,16 @@ def measure(
         cfg = linkchecker_config(ws.path / f"{tag}.rc", policy)
         cmd, env, stdin = linkchecker_command(cfg, report, policy), clean_env(), url_file
     settle(farm)
+    # Only where an interval is promised: the capture costs a little CPU per packet.
+    wire = WireCapture(farm.port, ws.path / f"{tag}.wire.json")
+    capturing = policy.interval > 0 and wire_capture_available()
+    if capturing:
+        wire.start()
     loadavg = os.getloadavg()[0]
     farm_ticks = _proc_cpu_ticks(farm.pid or 0) or 0
     m = run_measured(cmd, env=env, stdout=out, stderr=err, stdin=stdin)
     farm_cpu = ((_proc_cpu_ticks(farm.pid or 0) or 0) - farm_ticks) / CLK_TCK
+    wire_stats = wire.stop() if capturing else None
     stats = farm.stats()
     error = ""
     try:
@@ -568,6 +578,7 @@ def measure(
         cpu_timeline=m.cpu_timeline,
         run_queue_wait_timeline=m.run_queue_wait_timeline,
         rss_timeline_kib=m.rss_timeline_kib,
+        wire=wire_stats,
         error=error,
     )
 
@@ -584,7 +595,13 @@ def describe(run: Run) -> str:
         f"{run.active_urls_per_s or 0:7.1f}/s) lead-in={run.lead_in_ms}ms tail={run.tail_ms}ms "
         f"ok={run.ok} inflight<={f['max_in_flight_per_host']} "
         f"gap>={f['min_gap_ms']}ms gaps<45ms={short_gaps(f['gaps_ms'], 0.05)} "
-        f"req={f['requests']} conns={f['connections_opened']} "
+        + (
+            f"wire: gap>={run.wire['min_gap_ms']}ms gaps<45ms="
+            f"{short_gaps(run.wire['gaps_ms'], 0.05)} drops={run.wire['dropped']} "
+            if run.wire
+            else ""
+        )
+        + f"req={f['requests']} conns={f['connections_opened']} "
         f"cpu={run.cpu_percent}% runq-wait={_mean(run.run_queue_wait_timeline)}% "
         f"rss={run.peak_tree_rss_kib // 1024}MiB load={run.loadavg_before}"
         + (f" ERROR {run.error}" if run.error else "")
@@ -764,6 +781,7 @@ def summarize(runs: list[Run], args: argparse.Namespace) -> list[dict[str, Any]]
         }
         for (tool, n), rs in groups.items():
             med = _median([r.urls_per_s for r in rs])
+            wired = [r for r in rs if r.wire]
             ref = lychee.get(n)
             rows.append(
                 {
@@ -786,6 +804,17 @@ def summarize(runs: list[Run], args: argparse.Namespace) -> list[dict[str, Any]]
                     "gaps_below_90pct_interval": sum(
                         short_gaps(r.farm["gaps_ms"], policy.interval) for r in rs
                     ),
+                    # The same two figures for the request starts seen on the wire.
+                    "wire_min_gap_ms": min(
+                        (r.wire["min_gap_ms"] for r in wired if r.wire["min_gap_ms"] is not None),
+                        default=None,
+                    ),
+                    "wire_gaps_below_90pct_interval": (
+                        sum(short_gaps(r.wire["gaps_ms"], policy.interval) for r in wired)
+                        if wired
+                        else None
+                    ),
+                    "wire_dropped": sum(r.wire["dropped"] for r in wired) if wired else None,
                     "requests_per_url": round(
                         statistics.median(r.farm["requests"] for r in rs) / n, 2
                     ),
@@ -837,7 +866,7 @@ def verdicts(summary: list[dict[str, Any]]) -> list[str]:
             f"{'PASS' if ours['percent_of_bound'] >= 95 else 'FAIL'}; max in flight per host "
             f"{ours['max_in_flight_per_host']} -> "
             f"{'PASS' if ours['max_in_flight_per_host'] <= PER_HOST else 'FAIL'}; "
-            f"all ok: {ours['all_ok']}"
+            f"{wire_interval(ours)}all ok: {ours['all_ok']}"
         )
     ours = row("interval-steady", "ours", STEADY_URLS)
     ly = row("interval-steady", "lychee", STEADY_URLS)
@@ -847,7 +876,7 @@ def verdicts(summary: list[dict[str, Any]]) -> list[str]:
             f"{ly['median_urls_per_s']} URLs/s -> "
             f"{'PASS' if ours['median_urls_per_s'] >= ly['median_urls_per_s'] else 'FAIL'}; "
             f"{ours['percent_of_bound']}% of the bound; max in flight per host "
-            f"{ours['max_in_flight_per_host']}"
+            f"{ours['max_in_flight_per_host']}; {wire_interval(ours)}".rstrip("; ")
         )
     for scenario in ("no-interval", "no-interval-c200"):
         ours, ly = row(scenario, "ours"), row(scenario, "lychee")
@@ -867,6 +896,15 @@ def verdicts(summary: list[dict[str, Any]]) -> list[str]:
             f"{'PASS' if factor <= FLAT_RSS_FACTOR else 'FAIL'} (flat: at most x{FLAT_RSS_FACTOR})"
         )
     return lines
+
+
+def wire_interval(row: dict[str, Any]) -> str:
+    """The interval as sent: never closer than START_TOLERANCE allows (2 % of it)."""
+    gap = row.get("wire_min_gap_ms")
+    if gap is None:
+        return ""
+    kept = gap >= INTERVAL * 1000 * 0.98 and not row.get("wire_dropped")
+    return f"min gap on the wire {gap} ms -> {'PASS' if kept else 'FAIL'}; "
 
 
 def interval_floor(result: dict[str, Any]) -> list[str]:
@@ -906,19 +944,23 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "",
         "| scenario | tool | URLs | runs | median URLs/s | URLs/s (farm-active) | vs lychee | "
         "bound | % of bound | lead-in ms | tail ms | max in flight/host | min gap ms | "
-        "gaps < 0.9 interval | all ok | CPU % | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "gaps < 0.9 interval | on the wire: min gap ms | gaps < 0.9 interval | all ok | CPU % | "
+        "peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["summary"]:
         interval = SCENARIO_POLICIES[r["scenario"]].interval
         short = r["gaps_below_90pct_interval"] if interval else "-"
+        wire_gap = r["wire_min_gap_ms"] if r["wire_gaps_below_90pct_interval"] is not None else "-"
+        wire_short = r["wire_gaps_below_90pct_interval"]
+        wire_short = "-" if wire_short is None else wire_short
         lines.append(
             f"| {r['scenario']} | {r['tool']} | {r['urls']} | {r['runs']} | "
             f"{r['median_urls_per_s']} | {r['median_active_urls_per_s']} | "
             f"{r['ratio_to_lychee']} | {r['bound_urls_per_s']} | {r['percent_of_bound']} | "
             f"{r['median_lead_in_ms']} | {r['median_tail_ms']} | "
             f"{r['max_in_flight_per_host']} | {r['min_gap_ms']} | "
-            f"{short} | "
+            f"{short} | {wire_gap} | {wire_short} | "
             f"{'yes' if r['all_ok'] else 'NO'} | {r['median_cpu_percent']} | "
             f"{r['max_peak_rss_mib']} |"
         )

@@ -129,7 +129,7 @@ class _HostStats:
             "connections_opened": self.connections,
             "max_open_connections": self.max_connections,
             "min_gap_ms": None if self.min_gap == float("inf") else round(self.min_gap * 1000, 2),
-            "gaps_ms": _histogram(self.gaps),
+            "gaps_ms": gap_histogram(self.gaps),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
         }
 
@@ -181,7 +181,7 @@ class Farm:
             ),
             "connections_opened": sum(h["connections_opened"] for h in hosts.values()),
             "min_gap_ms": min(gaps) if gaps else None,
-            "gaps_ms": _histogram(
+            "gaps_ms": gap_histogram(
                 [sum(col) for col in zip(*(s.gaps for s in self.hosts.values()), strict=True)]
                 if self.hosts
                 else [0] * (len(GAP_EDGES_MS) + 1)
@@ -194,7 +194,7 @@ class Farm:
         return max(self.per_second) + 1 if self.per_second else 0
 
 
-def _histogram(counts: list[int]) -> dict[str, int]:
+def gap_histogram(counts: list[int]) -> dict[str, int]:
     labels = [f"<{e}" for e in GAP_EDGES_MS] + [f">={GAP_EDGES_MS[-1]}"]
     return dict(zip(labels, counts, strict=True))
 
