@@ -262,16 +262,22 @@ class _GuardedConnectionMixin:
     """Overrides urllib3's _new_conn: resolve once, check, connect to the checked address.
 
     It also holds each request until its politeness start slot, at the last moment before the
-    request (and, for a new plain-HTTP connection, its connect) goes out.
+    request goes out: a new connection is made first (urllib3 already does so for HTTPS), so
+    that between the slot and the first byte on the socket there is nothing left to wait for.
     """
 
     policy: AddressPolicy
 
     def endheaders(self, *args: Any, **kwargs: Any) -> None:
+        conn: Any = self
+        if conn.sock is None:
+            conn.connect()
         wait_for_start()
         try:
             super().endheaders(*args, **kwargs)  # type: ignore[misc]
         finally:
+            # Once the send returned, not before it: the thread may wait for the GIL between
+            # its last look at the clock and the write itself, never after the write.
             mark_started()
 
     def _new_conn(self) -> socket.socket:

@@ -5,11 +5,17 @@ one interface: LocalHostLimiter for one process, RedisHostLimiter for all worker
 
 The interval is a promise about request starts as the server sees them, so the in-process
 limiter keeps it at the last moment: `acquire` reserves the next start slot (up to START_LEAD
-early, before the request is prepared); the connection calls `wait_for_start()` just before its
-first byte goes out, which sleeps until the slot, and `mark_started()` once the request is sent,
-which times the next start from there. Requests to one host therefore start the interval apart
-(less START_TOLERANCE at worst, 2 % of it) however the threads were scheduled in between, and
-reserved slots keep to the grid, so a polite run does not drift slower than its policy.
+early, before the request is prepared); the connection, already connected, calls
+`wait_for_start()` just before it writes the request, which sleeps until the slot, and
+`mark_started()` once the write has returned, which times the next start from there (the
+request left at the latest then). While one request to a host is between the two, the next
+waits for it: a thread held up on its way to the socket (the GIL, a busy CPU) is never
+overtaken, so no two starts come closer on the wire than the interval allows. Requests to one
+host therefore leave the interval apart (less START_TOLERANCE at worst, 2 % of it) however the
+threads were scheduled, and reserved slots keep to the grid, so a polite run does not drift
+slower than its policy. When a start does come late, the grid moves with it: slots are only
+handed out for times the gate will honour, so threads do not queue at the gate holding
+connections.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ START_LEAD = 0.01
 # How much closer than the interval two starts may come when the first was sent late (a thread
 # waking a little late, the GIL): at most 2 % of the interval, and never more than this.
 START_TOLERANCE = 0.001
+# How often a start waiting behind another request's start (gate passed, not yet on the socket)
+# looks again: that wait is a few Python lines long unless the thread ahead lost the CPU.
+SENDING_POLL = 0.0005
 
 
 class HostLimiter(Protocol):
@@ -102,13 +111,14 @@ class starting:
 
 
 def wait_for_start() -> None:
-    """Called by the guarded connection right before it sends a request (or connects for it)."""
+    """Called by the guarded connection, connected, right before it writes a request."""
     if _gate.limiter is not None:
         _gate.limiter.wait_for_start(_gate.host, _gate.token)
 
 
 def mark_started() -> None:
-    """Called by the guarded connection once the request is sent: the start is on the wire."""
+    """Called by the guarded connection once the request is sent (or the attempt failed): the
+    start is on the wire, at the latest now."""
     limiter = _gate.limiter
     if limiter is not None:
         _gate.limiter = None  # One start per request.
@@ -116,10 +126,11 @@ def mark_started() -> None:
 
 
 class _Reservation:
-    __slots__ = ("slot",)
+    __slots__ = ("passed", "slot")
 
     def __init__(self, slot: float) -> None:
         self.slot = slot
+        self.passed = False  # Through the gate (wait_for_start returned).
 
 
 @dataclass
@@ -130,6 +141,9 @@ class _HostState:
     # When the last request actually started, and any Retry-After hold.
     last_start: float = float("-inf")
     hold_until: float = 0.0
+    # Reservations not yet through the gate, and the one through it but not yet on the socket.
+    waiting: int = 0
+    sending: _Reservation | None = None
 
 
 class LocalHostLimiter:
@@ -151,20 +165,33 @@ class LocalHostLimiter:
             state = self._hosts.get(host)
             if state is None:
                 state = self._hosts[host] = _HostState()
-            earliest = max(state.next_slot, state.hold_until)
+            earliest = self._earliest(state)
             if earliest - now > START_LEAD:
                 return None, earliest - now - START_LEAD
             if state.in_flight >= self.per_host_concurrency:
                 return None, POLL_INTERVAL
             slot = max(now, earliest)
             state.in_flight += 1
+            state.waiting += 1
             state.next_slot = slot + self.per_host_interval
             return _Reservation(slot), 0.0
+
+    def _spacing(self) -> float:
+        return self.per_host_interval - min(START_TOLERANCE, self.per_host_interval / 50)
+
+    def _earliest(self, state: _HostState) -> float:
+        # The next slot on the grid, unless the gate cannot honour it: after a late start, the
+        # starts already reserved go out an interval apart from it, and a new one after them.
+        earliest = max(state.next_slot, state.hold_until)
+        if self.per_host_interval > 0:
+            behind = state.last_start + self._spacing() * (state.waiting + 1)
+            earliest = max(earliest, behind)
+        return earliest
 
     def wait_for_start(self, host: str, token: Any) -> None:
         # Starts keep to the reserved grid, so a thread that woke a little late does not push
         # every later start back; only a start held up by more than the tolerance does.
-        spacing = self.per_host_interval - min(START_TOLERANCE, self.per_host_interval / 50)
+        spacing = self._spacing()
         while True:
             with self._lock:
                 state = self._hosts.get(host)
@@ -172,8 +199,14 @@ class LocalHostLimiter:
                     return
                 now = time.monotonic()
                 due = max(token.slot, state.last_start + spacing, state.hold_until)
-                if due <= now:
+                if state.sending is not None:
+                    # The start ahead is on its way to the socket: its time is not known yet.
+                    due = max(due, now + SENDING_POLL)
+                elif due <= now:
                     state.last_start = now
+                    self._pass(state, token)
+                    if self.per_host_interval > 0:
+                        state.sending = token
                     return
             time.sleep(due - now)
 
@@ -186,6 +219,14 @@ class LocalHostLimiter:
             state = self._hosts.get(host)
             if state is not None:
                 state.last_start = max(state.last_start, now)
+                if state.sending is token:
+                    state.sending = None
+
+    @staticmethod
+    def _pass(state: _HostState, token: Any) -> None:
+        if isinstance(token, _Reservation) and not token.passed:
+            token.passed = True
+            state.waiting = max(0, state.waiting - 1)
 
     def _purge(self, now: float) -> None:
         # Forget hosts that are idle and past their interval, so a run over a million hosts keeps
@@ -205,6 +246,10 @@ class LocalHostLimiter:
             if state is None:
                 return
             state.in_flight = max(0, state.in_flight - 1)
+            # A request that failed before its start (refused, not resolved) no longer waits.
+            self._pass(state, token)
+            if state.sending is token:
+                state.sending = None
             if state.in_flight == 0 and self._idle(state, time.monotonic()):
                 # Forget idle hosts so a long run over many hosts keeps memory flat.
                 del self._hosts[host]
@@ -222,7 +267,7 @@ class LocalHostLimiter:
             state = self._hosts.get(host)
             if state is None:
                 return 0.0
-            return max(0.0, max(state.next_slot, state.hold_until) - time.monotonic())
+            return max(0.0, self._earliest(state) - time.monotonic())
 
 
 # KEYS[1] = slots zset (token -> lease expiry ms), KEYS[2] = next allowed start (ms).

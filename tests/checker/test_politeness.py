@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import socket
 import threading
 import time
 import uuid
@@ -10,12 +11,15 @@ import uuid
 import pytest
 
 from curation.checker.errors import FetchTimeout
+from curation.checker.fetch import fetch
+from curation.checker.guard import build_session
 from curation.checker.politeness import (
     START_LEAD,
     START_TOLERANCE,
     LocalHostLimiter,
     RedisHostLimiter,
 )
+from tests.checker.conftest import config_for
 
 
 def test_the_local_limiter_caps_requests_in_flight_per_host():
@@ -226,3 +230,140 @@ def test_a_deferred_host_holds_a_start_already_reserved():
     limiter.wait_for_start("a:80", token)
 
     assert time.monotonic() - before >= 0.19
+
+
+def test_a_start_on_its_way_to_the_socket_holds_the_next_one_until_it_is_sent():
+    # The first request is through the gate but its thread lost the CPU before the send: the
+    # second, due meanwhile, must neither overtake it nor go out less than the interval after it.
+    limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0.05)
+    first = limiter.acquire("a:80")
+    second = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    limiter.wait_for_start("a:80", first)
+    passed = threading.Event()
+    waiter = threading.Thread(
+        target=lambda: (limiter.wait_for_start("a:80", second), passed.set()), daemon=True
+    )
+    waiter.start()
+
+    assert not passed.wait(0.15)  # far past the second slot, still held
+    limiter.started("a:80", first)
+    sent = time.monotonic()
+    assert passed.wait(2)
+    assert time.monotonic() - sent >= 0.05 - START_TOLERANCE
+
+
+def test_after_a_late_start_new_slots_follow_it_rather_than_the_grid():
+    # Slots handed out on the old grid would only wait at the gate, each holding a connection.
+    limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.05)
+    first = limiter.acquire("a:80")
+    limiter.wait_for_start("a:80", first)
+    time.sleep(0.12)
+    sent = time.monotonic()
+    limiter.started("a:80", first)
+
+    token, wait = limiter.try_acquire("a:80")
+
+    assert token is None
+    assert wait >= 0.05 - START_TOLERANCE - START_LEAD - 0.01
+    assert limiter.delay("a:80") >= 0.05 - START_TOLERANCE - 0.01
+    later = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    assert later.slot >= sent + 0.05 - START_TOLERANCE
+
+
+def test_slots_reserved_behind_a_late_start_push_new_ones_further():
+    limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.05)
+    first = limiter.acquire("a:80")
+    limiter.wait_for_start("a:80", first)
+    time.sleep(0.1)
+    second = limiter.acquire("a:80", deadline=time.monotonic() + 5)  # on the grid: now
+    sent = time.monotonic()
+    limiter.started("a:80", first)  # sent 100 ms late
+
+    third = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+
+    # The second goes out an interval after the late start, the third an interval after that.
+    spacing = 0.05 - START_TOLERANCE
+    assert second.slot < sent
+    assert third.slot >= sent + 2 * spacing
+
+
+def test_a_reservation_released_without_a_start_stops_holding_the_grid():
+    limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.05)
+    first = limiter.acquire("a:80")
+    limiter.wait_for_start("a:80", first)
+    limiter.started("a:80", first)
+    refused = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    limiter.release("a:80", refused)  # e.g. the address was refused: nothing was sent
+    limiter.release("a:80", first)
+
+    nxt = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+
+    # One interval after the refused slot, not two after the real start.
+    assert nxt.slot <= refused.slot + 0.05 + 0.005
+
+
+def test_without_an_interval_nothing_waits_for_a_start_in_progress():
+    limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0)
+    first = limiter.acquire("a:80")
+    second = limiter.acquire("a:80")
+    limiter.wait_for_start("a:80", first)
+    before = time.monotonic()
+
+    limiter.wait_for_start("a:80", second)  # the first has not been sent yet
+
+    assert time.monotonic() - before < 0.05
+
+
+class _TimingListener:
+    """A keep-alive HTTP server that notes when each connection was accepted and when each
+    request head arrived (server time, monotonic)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[float] = []
+        self.requests: list[float] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(time.monotonic())
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+                while b"\r\n\r\n" in data:
+                    _, data = data.split(b"\r\n\r\n", 1)
+                    self.requests.append(time.monotonic())
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_a_new_connection_is_made_before_the_start_slot_so_only_the_request_waits_for_it():
+    listener = _TimingListener()
+    host = f"127.0.0.1:{listener.port}"
+    config = config_for(host, per_host_interval=0.5)
+    limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0.5)
+    url = f"http://{host}/page"
+    first_client, second_client = build_session(config), build_session(config)
+    try:
+        fetch(first_client, url, config=config, max_bytes=1024, deadline=time.monotonic() + 5,
+              limiter=limiter)  # fmt: skip
+        # A second client has no pooled connection: its request needs a new one, and its slot
+        # is half a second after the first request.
+        fetch(second_client, url, config=config, max_bytes=1024, deadline=time.monotonic() + 5,
+              limiter=limiter)  # fmt: skip
+    finally:
+        first_client.close()
+        second_client.close()
+
+    assert len(listener.accepted) == 2 and len(listener.requests) == 2
+    assert listener.requests[1] - listener.requests[0] >= 0.5 - START_TOLERANCE
+    # Connected while the request waited for its slot, not after it.
+    assert listener.accepted[1] < listener.requests[0] + 0.5 - START_TOLERANCE
