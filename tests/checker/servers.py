@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import signal
 import socket
 import socketserver
 import ssl
@@ -253,3 +254,13 @@ def drip_headers(interval: float = 0.3, count: int = 100) -> Handler:
         h.close_connection = True
 
     return handler
+
+
+def default_sigint() -> None:
+    """preexec_fn for a command that a test interrupts with SIGINT.
+
+    A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
+    across exec: under `make test &` or nohup the command would rightly never see the Ctrl-C
+    the test sends. Give the child the default disposition, as an interactive shell would.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -21,7 +21,7 @@ from curation.checker.engine import check_many_keyed
 from curation.checker.outcomes import Outcome
 from curation.checker.shards import check_in_processes
 from tests.checker.conftest import config_for
-from tests.checker.servers import page, slow
+from tests.checker.servers import default_sigint, page, slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = b"<title>Course</title><h1>Course</h1>"
@@ -37,7 +37,8 @@ def run_command(path: Path, *servers, args=(), env=None, **popen) -> subprocess.
     return subprocess.Popen(
         [sys.executable, "manage.py", "checklinks", "--input", str(path), "--format", "json",
          *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint, **popen,
     )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.checker.conftest import connections, make_server  # noqa: F401 - fixtures
-from tests.checker.servers import page, slow
+from tests.checker.servers import default_sigint, page, slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = b"<title>Course</title><h1>Course</h1>"
@@ -193,6 +193,7 @@ def test_an_interrupted_json_report_is_still_a_valid_array(make_server, tmp_path
     process = subprocess.Popen(
         [sys.executable, "manage.py", "checklinks", "--input", path, "--format", "json"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
     )  # fmt: skip
     written = ""
     while not written.endswith("}"):  # the first result, for /ok
