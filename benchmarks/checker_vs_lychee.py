@@ -525,15 +525,15 @@ def measure(
         cmd, env, stdin = linkchecker_command(cfg, report, policy), clean_env(), url_file
     settle(farm)
     # Only where an interval is promised: the capture costs a little CPU per packet.
-    wire = WireCapture(farm.port, ws.path / f"{tag}.wire.json")
-    capturing = policy.interval > 0 and wire_capture_available()
-    if capturing:
+    wire = None
+    if policy.interval > 0 and wire_capture_available():
+        wire = WireCapture(farm.port, ws.path / f"{tag}.wire.json")
         wire.start()
     loadavg = os.getloadavg()[0]
     farm_ticks = _proc_cpu_ticks(farm.pid or 0) or 0
     m = run_measured(cmd, env=env, stdout=out, stderr=err, stdin=stdin)
     farm_cpu = ((_proc_cpu_ticks(farm.pid or 0) or 0) - farm_ticks) / CLK_TCK
-    wire_stats = wire.stop() if capturing else None
+    wire_stats = wire.stop() if wire else None
     stats = farm.stats()
     error = ""
     try:
@@ -951,9 +951,9 @@ def markdown(result: dict[str, Any], command: str) -> str:
     for r in result["summary"]:
         interval = SCENARIO_POLICIES[r["scenario"]].interval
         short = r["gaps_below_90pct_interval"] if interval else "-"
-        wire_gap = r["wire_min_gap_ms"] if r["wire_gaps_below_90pct_interval"] is not None else "-"
-        wire_short = r["wire_gaps_below_90pct_interval"]
-        wire_short = "-" if wire_short is None else wire_short
+        wired = r["wire_gaps_below_90pct_interval"] is not None
+        wire_gap = r["wire_min_gap_ms"] if wired else "-"
+        wire_short = r["wire_gaps_below_90pct_interval"] if wired else "-"
         lines.append(
             f"| {r['scenario']} | {r['tool']} | {r['urls']} | {r['runs']} | "
             f"{r['median_urls_per_s']} | {r['median_active_urls_per_s']} | "
