@@ -55,11 +55,18 @@ NOT_FOUND_PHRASES = (
     "pagina niet gevonden",
     "niet gevonden",
     "bestaat niet",
+    "não existe",
+    "nao existe",
     "strona nie została znaleziona",
+    "nie znaleziono",
+    "nie istnieje",
     "sidan hittades inte",
     "siden blev ikke fundet",
     "sayfa bulunamadı",
     "страница не найдена",
+    "не найдена",
+    "не найден",
+    "не существует",
 )
 # Scripts without spaces between words: a phrase here is enough on its own.
 NOT_FOUND_PHRASES_CJK = (
@@ -86,13 +93,27 @@ ERROR_FILLER = frozenset(
         "fehler", "hoppla", "ups", "die", "der", "das", "diese", "leider", "sie", "wurde",
         "vaya", "lo", "sentimos", "página", "pagina", "el", "esta", "erro", "ops",
         "desculpe", "errore", "spiacenti", "questa", "fout", "oeps", "deze", "de", "het",
+        # What error pages add around the phrase: "File or directory not found", "This page
+        # doesn't exist. Try search", "Die angeforderte Seite konnte nicht gefunden werden",
+        # "La página que buscas no existe", "Такой страницы не существует".
+        "or", "and", "directory", "folder", "try", "search", "again", "please", "go", "back",
+        "home", "homepage", "may", "moved", "removed", "deleted", "anymore",
+        "seite", "angeforderte", "gesuchte", "konnte", "werden", "ist", "wir",
+        "que", "buscas", "busca", "buscando", "solicitada", "ha", "sido", "siento",
+        "procura", "procurando", "você", "voce", "demandée", "demandee", "recherchée",
+        "est", "che", "cerchi", "stai", "cercando", "richiesta",
+        "strona", "ta", "szukana", "błąd",
+        "страница", "страницы", "такой", "такая", "запрашиваемая", "ошибка", "извините",
     }
 )  # fmt: skip
 # A site name after the separator: "Page not found | Example Docs".
 SITE_NAME_MAX_WORDS = 4
 _SEGMENT_SEPARATORS = re.compile(r"\s+[|\-–—·•»/]\s+|\s*[|·•»]\s*|:\s+|\s+::\s+")
 _WORD = re.compile(r"\w+(?:'\w+)?")
-_STATUS_404 = re.compile(r"(?<![\d.,])404(?![\d.,])")
+# Not part of a longer number (1404, 404.5, 4,404); a full stop after it ends a sentence.
+_STATUS_404 = re.compile(r"(?<![\d.,])404(?![\d,]|\.\d)")
+# Where a short page's text breaks into statements: its text nodes, sentences, separators.
+_SENTENCES = re.compile(r"\n|[.!?]+(?:\s|$)|" + _SEGMENT_SEPARATORS.pattern)
 # A page whose visible text is this short is mostly its error message, if it has one.
 SHORT_BODY_CHARS = 600
 
@@ -165,12 +186,28 @@ def _fold(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u02bc", "'")
 
 
-def says_not_found(text: str) -> bool:
-    """Any not-found phrase or a standalone 404 anywhere in the text (for short bodies)."""
-    lowered = _fold(text)
-    return any(phrase in lowered for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK) or bool(
-        _STATUS_404.search(lowered)
+def _mentions_not_found(folded: str) -> bool:
+    """Any not-found phrase or a standalone 404 anywhere in the (folded) text."""
+    return any(phrase in folded for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK) or bool(
+        _STATUS_404.search(folded)
     )
+
+
+def says_not_found(text: str) -> bool:
+    """A short page's visible text (one text node a line) says "not found".
+
+    Any phrase anywhere counts. A bare 404 counts only where it stands on its own: a line or
+    sentence that is nothing but an error message ("404", "Error 404!"), since a short page
+    may well mention a number ("Room 404 seats 30 people").
+    """
+    lowered = _fold(text)
+    flat = " ".join(lowered.split())
+    if any(phrase in flat for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK):
+        return True
+    if not _STATUS_404.search(flat):
+        return False
+    parts = _SENTENCES.split(lowered)
+    return any(_is_error_message(part.strip()) for part in parts if part.strip())
 
 
 def _is_error_message(segment: str) -> bool:
@@ -182,7 +219,8 @@ def _is_error_message(segment: str) -> bool:
         stripped = stripped.replace(phrase, " ")
     if stripped == segment:
         return False
-    return all(word in ERROR_FILLER for word in _WORD.findall(stripped))
+    # Digits too: Google's "Error 404 (Not Found)!!1".
+    return all(word in ERROR_FILLER or word.isdigit() for word in _WORD.findall(stripped))
 
 
 def heading_says_not_found(text: str) -> bool:
@@ -191,7 +229,7 @@ def heading_says_not_found(text: str) -> bool:
     "Page not found | Example", "Error 404 (Not Found)!!1" and "404" qualify; "HTTP 404
     explained: a guide" and "404 Not Found Error: What It Is and How to Fix It" do not.
     """
-    if not says_not_found(text):
+    if not _mentions_not_found(_fold(text)):
         # No segment can be an error message when the whole text holds no phrase and no 404.
         return False
     segments = [s.strip() for s in _SEGMENT_SEPARATORS.split(_fold(text)) if s.strip()]

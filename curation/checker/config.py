@@ -128,9 +128,10 @@ def config_from_settings(values: Mapping[str, Any], **overrides: Any) -> Checker
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     deadline = kwargs.get("deadline")
     if deadline is not None:
-        # A short total budget must also shorten the per-operation timeouts.
-        kwargs.setdefault("connect_timeout", min(CheckerConfig.connect_timeout, deadline))
-        kwargs.setdefault("read_timeout", min(CheckerConfig.read_timeout, deadline))
+        # Half the budget at most for one wait, so that a server that hangs once leaves time for
+        # the retry that a transient failure deserves (a hang that lasts ends at the deadline).
+        kwargs.setdefault("connect_timeout", min(CheckerConfig.connect_timeout, deadline / 2))
+        kwargs.setdefault("read_timeout", min(CheckerConfig.read_timeout, deadline / 2))
     return CheckerConfig(**kwargs)
 
 

@@ -46,7 +46,8 @@ from .politeness import HostLimiter, starting
 from .watchdog import watching
 
 READ_CHUNK = 16 * 1024
-# After the stop marker: how much more to read, and how long to wait for it, at most.
+# After the stop marker: how much more to read, and how long to wait for it in all, at most
+# (a server dripping the rest byte by byte gets no more time than one that sends nothing).
 MARKER_TAIL_BYTES = 16 * 1024
 MARKER_TAIL_WAIT = 0.25
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -294,16 +295,18 @@ def _read_body(
     # Once the marker is seen, read on only while the rest is already at hand: a small page then
     # arrives whole (so "this page is short" can be judged), a big or slow one is left unread.
     tail_until: int | None = None
+    tail_ends = 0.0
     while True:
         left = remaining(deadline)
-        if tail_until is not None and left <= 0:
-            return _stopped_at_marker(result, chunks, max_bytes)
+        if tail_until is not None:
+            left = min(left, tail_ends - time.monotonic())
+            if left <= 0:
+                return _stopped_at_marker(result, chunks, max_bytes)
         if left <= 0:
             raise FetchTimeout("deadline exceeded while reading the body", rule="deadline")
         # urllib3's read timeout is per socket operation; shrink it to what is left of the deadline
         # so that one blocked read cannot outlive the check (iter_content would not stop a drip).
-        wait = config.read_timeout if tail_until is None else MARKER_TAIL_WAIT
-        _set_read_timeout(raw, min(wait, left))
+        _set_read_timeout(raw, min(config.read_timeout, left))
         try:
             chunk = raw.read1(min(READ_CHUNK, max_bytes - len(chunks) + 1), decode_content=True)
         except (ReadTimeoutError, TimeoutError) as exc:
@@ -331,6 +334,7 @@ def _read_body(
             return False
         if marker and marker in chunks[search_from:].lower():
             tail_until = len(chunks) + MARKER_TAIL_BYTES
+            tail_ends = time.monotonic() + MARKER_TAIL_WAIT
 
 
 def _stopped_at_marker(result: FetchResponse, chunks: bytearray, max_bytes: int) -> bool:
@@ -341,7 +345,8 @@ def _stopped_at_marker(result: FetchResponse, chunks: bytearray, max_bytes: int)
 
 def _set_read_timeout(raw: Any, seconds: float) -> None:
     connection = getattr(raw, "connection", None)
-    sock = getattr(connection, "sock", None)
+    # `sock` is None once http.client handed the socket to a response that ends the connection.
+    sock = getattr(connection, "sock", None) or getattr(connection, "checker_sock", None)
     if sock is not None:
         # A socket already closed raises here; the next read reports that properly.
         with contextlib.suppress(OSError):

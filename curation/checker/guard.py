@@ -267,6 +267,14 @@ class _GuardedConnectionMixin:
     """
 
     policy: AddressPolicy
+    # The socket of the last connect, TLS included. http.client forgets `sock` when an answer
+    # says the connection will close (the response then owns the socket), but the body reader
+    # still sets its timeouts on it.
+    checker_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self.checker_sock = self.sock  # type: ignore[attr-defined]
 
     def endheaders(self, *args: Any, **kwargs: Any) -> None:
         conn: Any = self

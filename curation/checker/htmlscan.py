@@ -31,7 +31,9 @@ _BREAKING = frozenset({"br", "p", "div", "li", "small"})
 class PageSummary:
     title: str = ""
     h1: str = ""
-    text: str = ""  # visible text, whitespace collapsed, at most MAX_TEXT_CHARS
+    # Visible text, at most MAX_TEXT_CHARS: one text node a line, whitespace collapsed within it
+    # (a "404" alone in its element reads differently from "Room 404 seats 30").
+    text: str = ""
     text_length: int = 0  # visible characters seen (may exceed len(text))
     # Target of an immediate <meta http-equiv="refresh"> (as written, maybe relative), or "".
     refresh_url: str = ""
@@ -129,7 +131,7 @@ def scan_html(body: bytes, content_type: str = "") -> PageSummary:
     return PageSummary(
         title=_clean(scanner.title),
         h1=_clean(scanner.h1),
-        text=" ".join(scanner.text)[:MAX_TEXT_CHARS],
+        text="\n".join(scanner.text)[:MAX_TEXT_CHARS],
         text_length=scanner.text_length,
         refresh_url=scanner.refresh_url,
     )

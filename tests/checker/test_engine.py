@@ -241,6 +241,28 @@ def test_a_5xx_that_clears_on_retry_is_ok(server):
     assert server.methods("/") == ["GET", "GET"]
 
 
+def test_a_server_that_hangs_once_is_retried_within_the_budget_a_timeout_derives(server):
+    # The budget alone, as --timeout and LINKCHECK_TIMEOUT give it: each wait gets half of it,
+    # so the hang costs one read timeout and the retry gets the answer.
+    from curation.checker.config import config_from_settings
+
+    server.routes["/"] = sequence(slow(1.5, page(body=HTML_OK)), page(body=HTML_OK))
+    base = config_for(server)
+    config = config_from_settings(
+        {"LINKCHECK_TIMEOUT": 2.4},
+        allowed_internal_hosts=base.allowed_internal_hosts,
+        resolver=base.resolver,
+        per_host_interval=0.0,
+        backoff=0.01,
+    )
+
+    result = check_url(server.url("/"), config=config)
+
+    assert (config.read_timeout, config.connect_timeout) == (1.2, 1.2)
+    assert (result.outcome, result.status_code) == (Outcome.OK, 200)
+    assert server.methods("/") == ["GET", "GET"]
+
+
 def test_a_reset_on_get_is_retried(server):
     server.routes["/"] = sequence(page(body=HTML_OK))
     resets = {"n": 0}

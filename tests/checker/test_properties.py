@@ -107,7 +107,7 @@ def test_the_piecewise_scan_that_stops_early_reads_what_a_whole_scan_reads(piece
 
     assert summary.title == " ".join("".join(whole.title).split())[:500]
     assert summary.h1 == " ".join("".join(whole.h1).split())[:500]
-    assert summary.text == " ".join(whole.text)[:MAX_TEXT_CHARS]
+    assert summary.text == "\n".join(whole.text)[:MAX_TEXT_CHARS]
     # Stopping early only ever stops counting past the text sample's size.
     assert summary.text_length == whole.text_length or (
         MAX_TEXT_CHARS <= summary.text_length <= whole.text_length

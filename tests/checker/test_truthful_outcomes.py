@@ -7,6 +7,8 @@ suggested as a link's new home.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from curation.checker.engine import check_url
@@ -78,6 +80,46 @@ def test_a_connection_closed_in_the_middle_of_the_headers_is_a_connection_error(
     result = check(server, retries=0)
 
     assert (result.outcome, result.rule) == (Outcome.CONNECTION_ERROR, "bad-headers")
+
+
+def _heading_then_drip(sent: list[int], close: bool, total: int = 40, interval: float = 0.05):
+    """A page whose heading arrives at once and whose rest drips a byte at a time."""
+    head = b"<html><head><title>Fine</title></head><body><h1>Fine</h1>"
+
+    def handler(h: RequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        if close:
+            h.send_header("Connection", "close")
+        else:
+            h.send_header("Content-Length", str(len(head) + total))
+        h.end_headers()
+        h.wfile.write(head)
+        h.wfile.flush()
+        try:
+            for _ in range(total):
+                time.sleep(interval)
+                h.wfile.write(b"x")
+                h.wfile.flush()
+                sent[0] += 1
+        except OSError:
+            pass  # The checker hung up: what it read was enough.
+
+    return handler
+
+
+@pytest.mark.parametrize("close", [True, False], ids=["connection-close", "content-length"])
+def test_a_page_dripping_after_its_heading_is_judged_without_waiting_for_the_rest(server, close):
+    # Before: the bytes after </h1> were read for as long as they kept coming (a whole 2 s
+    # here), and with "Connection: close" no read timeout applied to the body at all.
+    sent = [0]
+    server.routes["/x"] = _heading_then_drip(sent, close)
+
+    result = check(server, "/x", deadline=5.0)
+    time.sleep(0.3)  # Let the server find the connection gone.
+
+    assert (result.outcome, result.rule) == (Outcome.OK, "status-200")
+    assert sent[0] < 40
 
 
 # Redirects --------------------------------------------------------------------------------------
@@ -183,6 +225,50 @@ def test_an_article_about_404_errors_is_not_a_soft_404(server, title):
     server.routes["/x"] = page(body=html(title, h1=title))
 
     assert check(server, "/x").outcome == Outcome.OK
+
+
+# Error pages inside a full site layout: only the title or the heading says so, in the words
+# real servers and sites use (navigation pads the page well past the short-body size).
+SITE_NAVIGATION = "<nav>" + " ".join(f'<a href="/t/{i}">Topic {i}: guides</a>' for i in range(99))
+
+
+@pytest.mark.parametrize(
+    ("title", "h1"),
+    [
+        ("Error 404 (Not Found)!!1", "Example"),
+        ("404 - File or directory not found.", "Server Error"),
+        ("Example", "Die angeforderte Seite konnte nicht gefunden werden"),
+        ("Example", "Diese Seite existiert nicht"),
+        ("Example", "Esta página não existe"),
+        ("Example", "La página que buscas no existe"),
+        ("Example", "Ошибка 404"),
+        ("Example", "Такой страницы не существует"),
+        ("Example", "This page doesn't exist. Try search"),
+        ("Example", "Strona nie istnieje"),
+    ],
+)
+def test_an_error_title_or_heading_in_a_full_layout_is_a_soft_404(server, title, h1):
+    body = html(title, h1=h1, before_h1=SITE_NAVIGATION, text=SITE_NAVIGATION)
+    server.routes["/x"] = page(body=body)
+
+    result = check(server, "/x")
+
+    assert result.outcome == Outcome.SOFT_404
+    assert result.rule == ("soft404-title" if title != "Example" else "soft404-h1")
+
+
+def test_a_short_page_that_mentions_a_number_404_is_not_a_soft_404(server):
+    body = b"<title>Room 404 - Conference Centre</title><p>Room 404 seats 30 people.</p>"
+    server.routes["/x"] = page(body=body)
+
+    assert check(server, "/x").outcome == Outcome.OK
+
+
+def test_a_short_page_whose_only_message_is_a_bare_404_is_a_soft_404(server):
+    body = b"<title>Example</title><nav>Home About</nav><div>404</div><a href=/>Back home</a>"
+    server.routes["/x"] = page(body=body)
+
+    assert check(server, "/x").rule == "soft404-short-body"
 
 
 def test_a_404_heading_split_across_spans_is_a_soft_404(server):
