@@ -10,6 +10,10 @@ of every resource. Timed from the start of dispatch to the last resource written
 B (command): `manage.py checklinks --input FILE --format json` on the same URLs with the same
 per-host policy and global concurrency. Rounds alternate A B A B in one run.
 
+With a per-host interval, and where a packet socket may be opened (Linux, root), both sides'
+request heads are also timed as they leave on `lo` (wirecap.py): `wire_min_gap_ms` is the
+shortest gap between two requests to one host as sent, the figure the interval promises.
+
 Memory: a fresh process runs the dispatcher over N due resources (publishing to a throwaway
 queue) and reports its peak RSS, for each N given with --memory.
 
@@ -37,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from linkfarm import FarmProcess, make_urls  # noqa: E402
+from wirecap import WireCapture  # noqa: E402
+from wirecap import available as wire_capture_available  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/syllabus_monbench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/4"
@@ -213,6 +219,26 @@ def farm_max_in_flight(farm: FarmProcess) -> int:
     return int(farm.stats().get("max_in_flight_per_host", 0))
 
 
+def start_wire_capture(args, farm: FarmProcess, out: Path) -> WireCapture | None:
+    """Time the request heads as they leave (wirecap.py), where an interval is promised."""
+    if args.interval <= 0 or not wire_capture_available():
+        return None
+    capture = WireCapture(farm.port, out)
+    capture.start()
+    return capture
+
+
+def wire_figures(capture: WireCapture | None) -> dict:
+    summary = capture.stop() if capture else None
+    if not summary:
+        return {}
+    return {
+        "wire_min_gap_ms": summary["min_gap_ms"],
+        "wire_gaps_ms": summary["gaps_ms"],
+        "wire_dropped": summary["dropped"],
+    }
+
+
 def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> dict:
     from django.db.models import Count
     from django.utils import timezone
@@ -222,8 +248,10 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
 
     make_all_due()
     procs = start_workers(args, env, logdir)
+    capture = None
     try:
         farm.reset()
+        capture = start_wire_capture(args, farm, logdir / "workers.wire.json")
         started = time.monotonic()
         dispatched = monitoring.dispatch_due_checks(
             enqueue=tasks._publish_scheduled, limit=args.resources, batch_size=args.batch_size
@@ -248,6 +276,7 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
         due_left = Resource.objects.due_for_check(timezone.now()).count()
     finally:
         stop_workers(procs)
+        wire = wire_figures(capture)
     return {
         "what": "workers",
         "seconds": round(elapsed, 2),
@@ -259,11 +288,13 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
         "health": states,
         "due_after": due_left,
         "max_in_flight_per_host": farm_max_in_flight(farm),
+        **wire,
     }
 
 
 def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) -> dict:
     farm.reset()
+    capture = start_wire_capture(args, farm, args.log_dir / "checklinks.wire.json")
     started = time.monotonic()
     out = subprocess.run(
         [
@@ -288,6 +319,7 @@ def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) ->
         check=False,
     )
     elapsed = time.monotonic() - started
+    wire = wire_figures(capture)
     items = json.loads(out.stdout)
     outcomes: dict[str, int] = {}
     for item in items:
@@ -299,6 +331,7 @@ def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) ->
         "exit_code": out.returncode,
         "outcomes": outcomes,
         "max_in_flight_per_host": farm_max_in_flight(farm),
+        **wire,
     }
 
 

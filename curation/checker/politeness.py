@@ -271,8 +271,10 @@ class LocalHostLimiter:
 
 
 # KEYS[1] = slots zset (token -> lease expiry ms), KEYS[2] = next allowed start (ms).
-# ARGV: token, limit, interval_ms, lease_ms. Time comes from the Redis server so that workers on
-# machines with skewed clocks agree. Returns {1, 0} when acquired, else {0, wait_ms}.
+# ARGV: token, limit, lease_ms. Time comes from the Redis server so that workers on machines
+# with skewed clocks agree. Returns {1, 0} when acquired, else {0, wait_ms} ({0, -1}: full).
+# The interval is not taken here but at the send (_START): a grant says nothing about when its
+# request leaves (a new TLS connection to a far host can take longer than the interval).
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -284,14 +286,49 @@ end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return {0, -1}
 end
-local lease = tonumber(ARGV[4])
+local lease = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease)
-local interval = tonumber(ARGV[3])
-if interval > 0 then
-  redis.call('SET', KEYS[2], now + interval, 'PX', interval)
-end
 return {1, 0}
+"""
+
+# The gate, run by the connection right before it writes the request. KEYS[1] = next allowed
+# start (ms), KEYS[2] = the token of the request let through and not yet sent.
+# ARGV: token, interval_ms, sending_lease_ms. Returns 0 when this request may go now (the next
+# start is then held an interval), else the ms worth waiting.
+_START = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local sending = redis.call('GET', KEYS[2])
+if sending and sending ~= ARGV[1] then
+  return 1
+end
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nxt > now then
+  return nxt - now
+end
+local interval = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], now + interval, 'PX', interval)
+redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[3]))
+return 0
+"""
+
+# The request is on the wire: time the next start from now (never earlier than already held),
+# and let the next request through the gate. Same keys and arguments as _START. Now is rounded
+# up here and down in _START, so whole milliseconds never bring two starts closer.
+_STARTED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+local interval = tonumber(ARGV[2])
+local wanted = now + interval
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if wanted > nxt then
+  redis.call('SET', KEYS[1], wanted, 'PX', interval)
+end
+return wanted
 """
 
 # KEYS[1] = next allowed start (ms); ARGV[1] = delay ms. Only ever pushes the start later.
@@ -306,12 +343,22 @@ end
 return wanted
 """
 
+# How long a request let through the gate may take to reach the socket before the next one to
+# its host stops waiting for it (a worker that died in between must not hold the host).
+SENDING_LEASE = 5.0
+
 
 class RedisHostLimiter:
     """Limiter shared by every worker through Redis.
 
     In-flight slots are leases: a worker that dies holding one loses it after `lease_seconds`,
     so the lease must exceed the longest request (the per-URL deadline is a good value).
+
+    The interval is kept the way the in-process limiter keeps it, at the send: the connection,
+    connected, passes the gate (_START) right before it writes the request, and reports the
+    write done (_STARTED), which times the next start from then. Between the two, no other
+    request to the host passes the gate on any machine. With an interval that costs two more
+    round trips per request; without one, none.
     """
 
     def __init__(
@@ -327,25 +374,26 @@ class RedisHostLimiter:
         self.per_host_concurrency = per_host_concurrency
         self.per_host_interval = per_host_interval
         self.lease_ms = max(1, int(lease_seconds * 1000))
+        self.interval_ms = int(per_host_interval * 1000)
+        self.sending_ms = int(SENDING_LEASE * 1000)
         self.key_prefix = key_prefix
         self._acquire = redis_client.register_script(_ACQUIRE)
+        self._start = redis_client.register_script(_START)
+        self._started = redis_client.register_script(_STARTED)
         self._defer = redis_client.register_script(_DEFER)
 
     def _keys(self, host: str) -> tuple[str, str]:
         return f"{self.key_prefix}:{host}:slots", f"{self.key_prefix}:{host}:next"
+
+    def _sending_key(self, host: str) -> str:
+        return f"{self.key_prefix}:{host}:sending"
 
     def try_acquire(self, host: str) -> tuple[Any, float]:
         # Unique among all workers (uuid4's randomness, without importing uuid and platform).
         token = os.urandom(16).hex()
         slots, nxt = self._keys(host)
         acquired, wait_ms = self._acquire(
-            keys=[slots, nxt],
-            args=[
-                token,
-                self.per_host_concurrency,
-                int(self.per_host_interval * 1000),
-                self.lease_ms,
-            ],
+            keys=[slots, nxt], args=[token, self.per_host_concurrency, self.lease_ms]
         )
         if int(acquired) == 1:
             return token, 0.0
@@ -368,7 +416,17 @@ class RedisHostLimiter:
         return max(0, pttl) / 1000
 
     def wait_for_start(self, host: str, token: Any) -> None:
-        """Nothing left to wait for: the start interval was kept atomically in acquire."""
+        if self.interval_ms <= 0:
+            return  # Nothing to space: a Retry-After hold was already checked at the grant.
+        keys = [self._keys(host)[1], self._sending_key(host)]
+        while True:
+            wait_ms = int(self._start(keys=keys, args=[token, self.interval_ms, self.sending_ms]))
+            if wait_ms <= 0:
+                return
+            time.sleep(wait_ms / 1000)
 
     def started(self, host: str, token: Any) -> None:
-        """Nothing to record: Redis spaces the grants (a second round trip would cost more)."""
+        if self.interval_ms <= 0:
+            return
+        keys = [self._keys(host)[1], self._sending_key(host)]
+        self._started(keys=keys, args=[token, self.interval_ms, self.sending_ms])
