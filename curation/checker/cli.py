@@ -117,11 +117,13 @@ def check_file(
     *,
     processes: int | None = None,
     on_idle: Callable[[], None] | None = None,
+    ordered: bool = False,
 ) -> Iterator[CheckResult]:
     """Results for the links of a file, as they complete; junk lines as invalid_url.
 
     `processes` worker processes share the hosts out (None: one per CPU, see shards.py).
-    `on_idle()` is called whenever the run is about to wait for results.
+    `on_idle()` is called whenever the run is about to wait for results. `ordered`: results
+    in the order of the file instead (see in_input_order()).
     """
     try:
         # Open once up front so that a missing or unreadable file is a usage error (exit 2)
@@ -130,7 +132,14 @@ def check_file(
             handle.read(1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
-    return _check_links(read_links(path), config, processes or default_processes(), on_idle)
+    results = _check_links(read_links(path), config, processes or default_processes(), on_idle)
+    return in_input_order(results) if ordered else _as_completed(results)
+
+
+def ordered_by_format(fmt: str) -> bool:
+    """The documents (json, markdown) list the file top to bottom, so that two runs over one
+    file compare line by line; the text report is a live log, each result as soon as known."""
+    return fmt in ("json", "markdown")
 
 
 def _check_links(
@@ -138,32 +147,81 @@ def _check_links(
     config: CheckerConfig,
     processes: int,
     on_idle: Callable[[], None] | None = None,
-) -> Iterator[CheckResult]:
-    invalid: list[InputLink] = []
+) -> Iterator[tuple[int, CheckResult]]:
+    """(position in the input, result) as checks complete; junk lines as soon as they are read."""
+    junk: list[tuple[int, CheckResult]] = []
+    read = 0
 
-    def checkable() -> Iterator[tuple[InputLink, str]]:
+    def checkable() -> Iterator[tuple[tuple[int, InputLink], str]]:
+        nonlocal read
         for link in links:
+            position, read = read, read + 1
             if link.error:
                 # Not a URL at all: report it with its line number instead of checking it.
-                invalid.append(link)
+                result = CheckResult(
+                    url=link.url, outcome=Outcome.INVALID_URL, error=link.error, rule="invalid-url"
+                )
+                junk.append((position, result))
             else:
-                yield link, link.url
+                yield (position, link), link.url
 
     checked = check_in_processes(checkable(), config=config, processes=processes, on_idle=on_idle)
-    for link, result in checked:
-        yield from _drain(invalid)
+    for (position, link), result in checked:
+        yield from _drain(junk)
         if not result.error and result.outcome == Outcome.INVALID_URL:
             result.error = f"line {link.line}"
-        yield result
-    yield from _drain(invalid)
+        yield position, result
+    yield from _drain(junk)
 
 
-def _drain(invalid: list[InputLink]) -> Iterator[CheckResult]:
-    while invalid:
-        link = invalid.pop(0)
-        yield CheckResult(
-            url=link.url, outcome=Outcome.INVALID_URL, error=link.error, rule="invalid-url"
-        )
+def _drain(junk: list[tuple[int, CheckResult]]) -> Iterator[tuple[int, CheckResult]]:
+    while junk:
+        yield junk.pop(0)
+
+
+def _as_completed(results: Iterator[tuple[int, CheckResult]]) -> Iterator[CheckResult]:
+    with contextlib.closing(results):  # type: ignore[type-var]
+        for _, result in results:
+            yield result
+
+
+def in_input_order(results: Iterator[tuple[int, CheckResult]]) -> Iterator[CheckResult]:
+    """Results in the order of the input, each as soon as every one above it is out.
+
+    A result ready before the ones above it waits for them (at most about a deadline's worth of
+    results). Interrupted, it gives what it holds, in order, before the interruption goes on.
+    """
+    held: dict[int, CheckResult] = {}
+    turn = 0
+    try:
+        with contextlib.closing(results):  # type: ignore[type-var]
+            for position, result in results:
+                held[position] = result
+                while turn in held:
+                    yield held.pop(turn)
+                    turn += 1
+        yield from (held.pop(position) for position in sorted(held))
+    except (KeyboardInterrupt, _Interrupted):
+        # What was checked still goes into the report, then the interruption goes on.
+        for position in sorted(held):
+            yield held.pop(position)
+        raise
+
+
+def _rest_after_interruption(
+    results: Iterator[CheckResult], interruption: BaseException
+) -> Iterator[CheckResult]:
+    """The results `results` holds back, once the run is interrupted outside of it."""
+    throw = getattr(results, "throw", None)
+    if throw is None:
+        return
+    try:
+        result = throw(interruption)
+        while True:
+            yield result
+            result = next(results)
+    except (StopIteration, KeyboardInterrupt, _Interrupted):
+        return
 
 
 class Progress:
@@ -236,10 +294,13 @@ def report(
                 writer.write(result)
                 progress.update(result)
                 failing = failing or result.failing
-    except _Interrupted as exc:
-        interrupted = exc.code
-    except KeyboardInterrupt:
-        interrupted = INTERRUPTED_BY_SIGINT
+    except (_Interrupted, KeyboardInterrupt) as exc:
+        interrupted = exc.code if isinstance(exc, _Interrupted) else INTERRUPTED_BY_SIGINT
+        # Checked but still held for their turn in the input order (when the signal came while
+        # a result was being written, not while the checks were awaited): report them too.
+        for result in _rest_after_interruption(checked, exc):
+            writer.write(result)
+            failing = failing or result.failing
     except BrokenPipeError:
         # Whoever reads the report has stopped (`checklinks ... | head`): stop checking too,
         # quietly, the way a command in a pipeline does, and say so in the exit code.
@@ -288,7 +349,11 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None
         check_options(vars(options))
         config = make_config(read_environment(environ), vars(options))
         results = check_file(
-            options.input, config, processes=options.processes, on_idle=sys.stdout.flush
+            options.input,
+            config,
+            processes=options.processes,
+            on_idle=sys.stdout.flush,
+            ordered=ordered_by_format(options.format),
         )
     except (UsageError, ValueError) as exc:
         sys.stderr.write(f"CommandError: {exc}\n")

@@ -13,9 +13,9 @@ waits for it: a thread held up on its way to the socket (the GIL, a busy CPU) is
 overtaken, so no two starts come closer on the wire than the interval allows. Requests to one
 host therefore leave the interval apart (less START_TOLERANCE at worst, 2 % of it) however the
 threads were scheduled, and reserved slots keep to the grid, so a polite run does not drift
-slower than its policy. When a start does come late, the grid moves with it: slots are only
-handed out for times the gate will honour, so threads do not queue at the gate holding
-connections.
+slower than its policy. A start a few ms late (CATCH_UP at most) is made up for, a millisecond
+a start; when one comes later than that, the grid moves with it: slots are only handed out for
+times the gate will honour, so threads do not queue at the gate holding connections.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ START_LEAD = 0.01
 # How much closer than the interval two starts may come when the first was sent late (a thread
 # waking a little late, the GIL): at most 2 % of the interval, and never more than this.
 START_TOLERANCE = 0.001
+# How far behind its grid a host's starts may fall and still catch it up, in seconds: a thread
+# that woke a few ms late (the GIL) costs no throughput, a host stalled for longer does not get
+# a run of starts at the tolerance afterwards.
+CATCH_UP = 0.005
 # How often a start waiting behind another request's start (gate passed, not yet on the socket)
 # looks again: that wait is a few Python lines long unless the thread ahead lost the CPU.
 SENDING_POLL = 0.0005
@@ -170,10 +174,15 @@ class LocalHostLimiter:
                 return None, earliest - now - START_LEAD
             if state.in_flight >= self.per_host_concurrency:
                 return None, POLL_INTERVAL
+            # Where the slot would be had every start left on time, and where it is.
+            on_time = max(now, state.next_slot, state.hold_until)
             slot = max(now, earliest)
             state.in_flight += 1
             state.waiting += 1
-            state.next_slot = slot + self.per_host_interval
+            # A start that came a little late is caught up (the gate lets starts come up to
+            # START_TOLERANCE closer, so the grid is back within a few starts); beyond CATCH_UP
+            # the grid moves with the late start, so that a long stall is not made up for.
+            state.next_slot = max(on_time, slot - CATCH_UP) + self.per_host_interval
             return _Reservation(slot), 0.0
 
     def _spacing(self) -> float:

@@ -14,6 +14,7 @@ from curation.checker.errors import FetchTimeout
 from curation.checker.fetch import fetch
 from curation.checker.guard import build_session
 from curation.checker.politeness import (
+    CATCH_UP,
     START_LEAD,
     START_TOLERANCE,
     LocalHostLimiter,
@@ -366,6 +367,58 @@ def test_slots_reserved_behind_a_late_start_push_new_ones_further():
     spacing = 0.05 - START_TOLERANCE
     assert second.slot < sent
     assert third.slot >= sent + 2 * spacing
+
+
+class _FakeClock:
+    """time.monotonic and time.sleep for the limiter: sleeping moves the clock, exactly."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+def _starts_after_a_late_one(monkeypatch, late_by: float, count: int) -> list[float]:
+    """One request per turn: the first sent `late_by` after its slot, the rest on time."""
+    clock = _FakeClock()
+    monkeypatch.setattr("curation.checker.politeness.time", clock)
+    limiter = LocalHostLimiter(per_host_concurrency=1, per_host_interval=0.05)
+    starts = []
+    for turn in range(count + 1):
+        token = limiter.acquire("a:80", deadline=clock.now + 10)
+        limiter.wait_for_start("a:80", token)
+        starts.append(clock.now)
+        if turn == 0:
+            clock.sleep(late_by)
+        limiter.started("a:80", token)
+        limiter.release("a:80", token)
+    return starts
+
+
+def test_a_start_a_few_ms_late_is_caught_up_so_the_run_keeps_its_rate(monkeypatch):
+    starts = _starts_after_a_late_one(monkeypatch, late_by=0.004, count=6)
+
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # Each start at least the interval less the tolerance after the one before (the late one
+    # counted from when it was sent)...
+    assert gaps[0] >= 0.004 + 0.05 - START_TOLERANCE - 1e-9
+    assert min(gaps[1:]) >= 0.05 - START_TOLERANCE - 1e-9
+    # ...and within a few starts back on the grid: the 4 ms cost nothing in the end.
+    assert starts[-1] == pytest.approx(starts[0] + 6 * 0.05, abs=1e-9)
+
+
+def test_a_long_stall_moves_the_grid_rather_than_being_made_up_for(monkeypatch):
+    starts = _starts_after_a_late_one(monkeypatch, late_by=0.1, count=20)
+
+    gaps = [b - a for a, b in itertools.pairwise(starts[1:])]
+    # After the stall, at most CATCH_UP is made up (a millisecond a start), then the interval.
+    assert min(gaps) >= 0.05 - START_TOLERANCE - 1e-9
+    assert starts[-1] - starts[1] >= 19 * 0.05 - CATCH_UP - 1e-9
+    assert gaps[-5:] == pytest.approx([0.05] * 5, abs=1e-9)
 
 
 def test_a_reservation_released_without_a_start_stops_holding_the_grid():

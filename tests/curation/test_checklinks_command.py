@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,56 @@ def test_an_interrupted_json_report_is_still_a_valid_array(make_server, tmp_path
 
     assert process.returncode == code
     assert [item["url"] for item in json.loads(written + rest)] == [server.url("/ok")]
+
+
+def test_the_report_lists_the_links_in_the_order_of_the_file_however_they_complete(site, tmp_path):
+    site.routes["/slow"] = slow(0.5, page(body=BODY))
+    path = links_file(tmp_path, site.url("/slow"), site.url("/ok"), "not a link", site.url("/gone"))
+
+    code, output = run("--input", path, "--format", "json")
+
+    items = json.loads(output)
+    assert [item["url"] for item in items] == [
+        site.url("/slow"), site.url("/ok"), "not a link", site.url("/gone"),
+    ]  # fmt: skip
+    assert [item["outcome"] for item in items] == ["ok", "ok", "invalid_url", "not_found"]
+    assert code == 1
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_report_keeps_a_result_still_waiting_for_its_turn(
+    make_server,  # noqa: F811 - pytest fixture injection
+    tmp_path,
+    signum,
+    code,
+):
+    # /ok is checked at once but listed after /slow, which never answers in time: interrupted,
+    # the report still holds it.
+    server = make_server()
+    server.routes["/ok"] = page(body=BODY)
+    server.routes["/slow"] = slow(30, page(body=BODY))
+    path = links_file(tmp_path, server.url("/slow"), server.url("/ok"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "LINKCHECK_ALLOWED_INTERNAL_HOSTS": server.host_port,
+        "LINKCHECK_PER_HOST_INTERVAL": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "checklinks", "--input", path, "--format", "json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not server.methods("/ok") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # The answer read and the result held back.
+
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == code
+    assert [item["url"] for item in json.loads(output)] == [server.url("/ok")]
 
 
 # Catalogue mode: resources from the database, each result recorded through the service.

@@ -46,7 +46,12 @@ class Command(BaseCommand):
             }
             config = cli.make_config(values, options)
             if options["input"]:
-                results = cli.check_file(options["input"], config, processes=options["processes"])
+                results = cli.check_file(
+                    options["input"],
+                    config,
+                    processes=options["processes"],
+                    ordered=cli.ordered_by_format(options["format"]),
+                )
             else:
                 results = self._check_catalogue(options, config)
         except cli.UsageError as exc:
