@@ -179,23 +179,28 @@ def test_usage_errors_exit_2_from_the_command_line(args, tmp_path):
     assert completed.returncode == 2, completed.stderr
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_an_interrupted_json_report_is_still_a_valid_array(make_server, tmp_path, signum, code):  # noqa: F811
-    server = make_server()
-    server.routes["/ok"] = page(body=BODY)
-    server.routes["/slow"] = slow(30, page(body=BODY))
-    path = links_file(tmp_path, server.url("/ok"), server.url("/slow"))
+def start_json_report(server, path: str) -> subprocess.Popen:
+    """`checklinks --input PATH --format json` as a process of its own, to be interrupted."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "LINKCHECK_ALLOWED_INTERNAL_HOSTS": server.host_port,
         "LINKCHECK_PER_HOST_INTERVAL": "0",
     }
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "manage.py", "checklinks", "--input", path, "--format", "json"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=default_sigint,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_json_report_is_still_a_valid_array(make_server, tmp_path, signum, code):  # noqa: F811
+    server = make_server()
+    server.routes["/ok"] = page(body=BODY)
+    server.routes["/slow"] = slow(30, page(body=BODY))
+    path = links_file(tmp_path, server.url("/ok"), server.url("/slow"))
+    process = start_json_report(server, path)
     written = ""
     while not written.endswith("}"):  # the first result, for /ok
         written += process.stdout.read(1)
@@ -234,17 +239,7 @@ def test_an_interrupted_report_keeps_a_result_still_waiting_for_its_turn(
     server.routes["/ok"] = page(body=BODY)
     server.routes["/slow"] = slow(30, page(body=BODY))
     path = links_file(tmp_path, server.url("/slow"), server.url("/ok"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "LINKCHECK_ALLOWED_INTERNAL_HOSTS": server.host_port,
-        "LINKCHECK_PER_HOST_INTERVAL": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "checklinks", "--input", path, "--format", "json"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=default_sigint,
-    )  # fmt: skip
+    process = start_json_report(server, path)
     deadline = time.monotonic() + 30
     while not server.methods("/ok") and time.monotonic() < deadline:
         time.sleep(0.05)
