@@ -186,11 +186,13 @@ def _fold(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u02bc", "'")
 
 
+def _has_phrase(folded: str) -> bool:
+    return any(phrase in folded for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK)
+
+
 def _mentions_not_found(folded: str) -> bool:
     """Any not-found phrase or a standalone 404 anywhere in the (folded) text."""
-    return any(phrase in folded for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK) or bool(
-        _STATUS_404.search(folded)
-    )
+    return _has_phrase(folded) or bool(_STATUS_404.search(folded))
 
 
 def says_not_found(text: str) -> bool:
@@ -202,7 +204,7 @@ def says_not_found(text: str) -> bool:
     """
     lowered = _fold(text)
     flat = " ".join(lowered.split())
-    if any(phrase in flat for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK):
+    if _has_phrase(flat):
         return True
     if not _STATUS_404.search(flat):
         return False
@@ -229,10 +231,11 @@ def heading_says_not_found(text: str) -> bool:
     "Page not found | Example", "Error 404 (Not Found)!!1" and "404" qualify; "HTTP 404
     explained: a guide" and "404 Not Found Error: What It Is and How to Fix It" do not.
     """
-    if not _mentions_not_found(_fold(text)):
+    folded = _fold(text)
+    if not _mentions_not_found(folded):
         # No segment can be an error message when the whole text holds no phrase and no 404.
         return False
-    segments = [s.strip() for s in _SEGMENT_SEPARATORS.split(_fold(text)) if s.strip()]
+    segments = [s.strip() for s in _SEGMENT_SEPARATORS.split(folded) if s.strip()]
     errors = [s for s in segments if _is_error_message(s)]
     if not errors:
         return False

@@ -394,8 +394,9 @@ class RedisHostLimiter:
     def _keys(self, host: str) -> tuple[str, str]:
         return f"{self.key_prefix}:{host}:slots", f"{self.key_prefix}:{host}:next"
 
-    def _sending_key(self, host: str) -> str:
-        return f"{self.key_prefix}:{host}:sending"
+    def _gate_keys(self, host: str) -> list[str]:
+        """The next allowed start and the request let through but not yet sent (_START)."""
+        return [self._keys(host)[1], f"{self.key_prefix}:{host}:sending"]
 
     def try_acquire(self, host: str) -> tuple[Any, float]:
         # Unique among all workers (uuid4's randomness, without importing uuid and platform).
@@ -427,7 +428,7 @@ class RedisHostLimiter:
     def wait_for_start(self, host: str, token: Any) -> None:
         if self.interval_ms <= 0:
             return  # Nothing to space: a Retry-After hold was already checked at the grant.
-        keys = [self._keys(host)[1], self._sending_key(host)]
+        keys = self._gate_keys(host)
         while True:
             wait_ms = int(self._start(keys=keys, args=[token, self.interval_ms, self.sending_ms]))
             if wait_ms <= 0:
@@ -437,5 +438,5 @@ class RedisHostLimiter:
     def started(self, host: str, token: Any) -> None:
         if self.interval_ms <= 0:
             return
-        keys = [self._keys(host)[1], self._sending_key(host)]
+        keys = self._gate_keys(host)
         self._started(keys=keys, args=[token, self.interval_ms, self.sending_ms])
