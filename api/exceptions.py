@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from curation.services import DuplicateResource
+from curation.catalog.services import DuplicateResource
 
 NON_FIELD_KEYS = frozenset({"non_field_errors", "__all__", "detail"})
 

@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from curation.models import LinkReport, ReportStatus
-from curation.report_formats import render_csv, render_markdown, report_payload
+from curation.reports.formats import render_csv, report_payload
+from curation.reports.markdown import render_markdown
 
 
 class CanViewReports(BasePermission):
@@ -34,7 +35,7 @@ class CanViewReports(BasePermission):
 
 
 class _ReportTextRenderer(BaseRenderer):
-    """Renders the view's report with one of curation.report_formats' text renderers."""
+    """Renders the view's report with one of the text renderers of curation.reports."""
 
     charset = "utf-8"
 

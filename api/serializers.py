@@ -13,6 +13,8 @@ from django.core.validators import MaxValueValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from curation.catalog.selectors import RESOURCE_ROW_FIELDS
+from curation.checker.urlnorm import MAX_URL_LENGTH
 from curation.models import (
     HTTP_URL_VALIDATOR,
     Collection,
@@ -24,8 +26,6 @@ from curation.models import (
     Resource,
     Topic,
 )
-from curation.selectors import RESOURCE_ROW_FIELDS
-from curation.urlnorm import MAX_URL_LENGTH
 
 DIFFICULTY_SLUGS = [d.slug for d in Difficulty]
 SLUG_BY_DIFFICULTY = {d.value: d.slug for d in Difficulty}

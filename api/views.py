@@ -25,7 +25,8 @@ from api.http import HttpBehaviourMixin, PlainMetadata, reject_empty
 from api.pagination import Ordering
 from api.permissions import can_see_unpublished
 from api.schema import ApiAutoSchema
-from curation import selectors, services, tasks
+from curation import enqueue
+from curation.catalog import recommend, selectors, services
 from curation.models import Collection, Difficulty, Resource, Topic
 
 # Database ids are 64-bit: a longer number in a URL is simply not found, never an overflow.
@@ -161,7 +162,7 @@ class ResourceViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="check")
     def check_now(self, request, pk: str) -> Response:
         resource = self.get_resource()
-        queued = tasks.enqueue_checks([resource.pk])
+        queued = enqueue.enqueue_checks([resource.pk])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Fetch the page's metadata again (curators)", request=None,
@@ -169,7 +170,7 @@ class ResourceViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="refresh-metadata")
     def refresh_metadata(self, request, pk: str) -> Response:
         resource = self.get_resource()
-        queued = tasks.enqueue_metadata_refresh([resource.pk])
+        queued = enqueue.enqueue_metadata_refresh([resource.pk])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -399,7 +400,7 @@ class RecommendationView(HttpBehaviourMixin, APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         level = Difficulty(params["level"])
-        found = selectors.recommended_resources(
+        found = recommend.recommended_resources(
             topic_slug=params["topic"],
             level=level,
             exclude_ids=params.get("exclude", []),

@@ -164,128 +164,153 @@ def sentence(rng: random.Random, n: int) -> str:
 
 
 def load(rng: random.Random) -> None:
+    """Replace the catalogue with the benchmark's: topics, resources, their tags, lists."""
     from django.db import connection, transaction
-
-    from curation.models import (
-        Collection,
-        CollectionItem,
-        CollectionSection,
-        Cost,
-        HealthState,
-        Kind,
-        PublicationStatus,
-        Resource,
-        Topic,
-    )
-    from curation.urlnorm import normalize_url
 
     started = time.perf_counter()
     with transaction.atomic():
-        CollectionItem.objects.all().delete()
-        CollectionSection.objects.all().delete()
-        Collection.objects.all().delete()
-        Resource.topics.through.objects.all().delete()
-        Resource.objects.all().delete()
-        Topic.prerequisites.through.objects.all().delete()
-        Topic.objects.filter(parent__isnull=False).delete()
-        Topic.objects.all().delete()
-
-        roots = Topic.objects.bulk_create(
-            Topic(name=f"Area {i}", slug=f"area-{i}") for i in range(TOPICS_ROOTS)
-        )
-        subs = Topic.objects.bulk_create(
-            Topic(name=f"Area {i} part {j}", slug=f"area-{i}-part-{j}", parent=root)
-            for i, root in enumerate(roots)
-            for j in range(TOPICS_PER_ROOT)
-        )
-        topics = roots + subs
-        # Prerequisites point only to earlier topics: acyclic by construction.
-        prerequisite_rows = []
-        through = Topic.prerequisites.through
-        for k, topic in enumerate(topics[10:], start=10):
-            for before in rng.sample(topics[:k], rng.randint(0, 2)):
-                prerequisite_rows.append(through(from_topic_id=topic.pk, to_topic_id=before.pk))
-        through.objects.bulk_create(prerequisite_rows, ignore_conflicts=True)
-
-        health_mix = (
-            [HealthState.HEALTHY] * 80
-            + [HealthState.MOVED] * 5
-            + [HealthState.BROKEN] * 5
-            + [HealthState.SUSPECT] * 5
-            + [HealthState.UNKNOWN] * 5
-        )
-        status_mix = (
-            [PublicationStatus.PUBLISHED] * 90
-            + [PublicationStatus.DRAFT] * 5
-            + [PublicationStatus.ARCHIVED] * 5
-        )
-        batch = []
-        for n in range(RESOURCES):
-            url = f"https://host{n % 2000}.example/{rng.choice(WORDS)}/{n}"
-            health = rng.choice(health_mix)
-            batch.append(
-                Resource(
-                    url=url,
-                    normalized_url=normalize_url(url),
-                    title=sentence(rng, rng.randint(3, 7)).capitalize(),
-                    description=sentence(rng, rng.randint(15, 30)),
-                    curator_note=sentence(rng, 8) if n % 3 == 0 else "",
-                    author=f"Author {n % 5000}",
-                    publisher=f"Site {n % 2000}",
-                    language=rng.choice(["en", "en", "en", "en-GB", "fr", "de"]),
-                    kind=rng.choice(Kind.values),
-                    difficulty=rng.choice([1, 1, 2, 2, 3]),
-                    duration_minutes=rng.choice([None, 5, 10, 20, 45, 90, 300]),
-                    cost=rng.choice([Cost.FREE, Cost.FREE, Cost.FREEMIUM, Cost.PAID]),
-                    featured=rng.random() < 0.03,
-                    status=rng.choice(status_mix),
-                    health=health,
-                    suggested_url=f"https://new.example/{n}" if health == "moved" else "",
-                )
-            )
-            if len(batch) == 5000:
-                Resource.objects.bulk_create(batch)
-                batch = []
-        Resource.objects.bulk_create(batch)
-
-        resource_ids = list(Resource.objects.order_by("id").values_list("id", flat=True))
-        tag = Resource.topics.through
-        tag.objects.bulk_create(
-            (
-                tag(resource_id=rid, topic_id=topic.pk)
-                for rid in resource_ids
-                for topic in rng.sample(topics, 2)
-            ),
-            batch_size=10_000,
-        )
-
-        listable = list(
-            Resource.objects.filter(status=PublicationStatus.PUBLISHED).values_list("id", flat=True)
-        )
-        for c in range(COLLECTIONS):
-            collection = Collection.objects.create(
-                title=f"List {c}: {sentence(rng, 3)}",
-                slug=f"list-{c}",
-                status=PublicationStatus.PUBLISHED if c % 10 else PublicationStatus.DRAFT,
-            )
-            for s in range(SECTIONS):
-                section = CollectionSection.objects.create(
-                    collection=collection, title=f"Part {s + 1}", position=s + 1
-                )
-                CollectionItem.objects.bulk_create(
-                    CollectionItem(
-                        section=section, resource_id=rid, note=sentence(rng, 6), position=i + 1
-                    )
-                    for i, rid in enumerate(rng.sample(listable, ITEMS))
-                )
+        clear_catalogue()
+        topics = load_topics(rng)
+        load_resources(rng)
+        tag_resources(rng, topics)
+        load_collections(rng)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def clear_catalogue() -> None:
+    from curation.models import Collection, CollectionItem, CollectionSection, Resource, Topic
+
+    CollectionItem.objects.all().delete()
+    CollectionSection.objects.all().delete()
+    Collection.objects.all().delete()
+    Resource.topics.through.objects.all().delete()
+    Resource.objects.all().delete()
+    Topic.prerequisites.through.objects.all().delete()
+    Topic.objects.filter(parent__isnull=False).delete()
+    Topic.objects.all().delete()
+
+
+def load_topics(rng: random.Random) -> list:
+    """Root topics, their parts, and prerequisites that point only to earlier topics."""
+    from curation.models import Topic
+
+    roots = Topic.objects.bulk_create(
+        Topic(name=f"Area {i}", slug=f"area-{i}") for i in range(TOPICS_ROOTS)
+    )
+    subs = Topic.objects.bulk_create(
+        Topic(name=f"Area {i} part {j}", slug=f"area-{i}-part-{j}", parent=root)
+        for i, root in enumerate(roots)
+        for j in range(TOPICS_PER_ROOT)
+    )
+    topics = roots + subs
+    # Prerequisites point only to earlier topics: acyclic by construction.
+    prerequisite_rows = []
+    through = Topic.prerequisites.through
+    for k, topic in enumerate(topics[10:], start=10):
+        for before in rng.sample(topics[:k], rng.randint(0, 2)):
+            prerequisite_rows.append(through(from_topic_id=topic.pk, to_topic_id=before.pk))
+    through.objects.bulk_create(prerequisite_rows, ignore_conflicts=True)
+    return topics
+
+
+def load_resources(rng: random.Random) -> None:
+    from curation.checker.urlnorm import normalize_url
+    from curation.models import Cost, HealthState, Kind, PublicationStatus, Resource
+
+    health_mix = (
+        [HealthState.HEALTHY] * 80
+        + [HealthState.MOVED] * 5
+        + [HealthState.BROKEN] * 5
+        + [HealthState.SUSPECT] * 5
+        + [HealthState.UNKNOWN] * 5
+    )
+    status_mix = (
+        [PublicationStatus.PUBLISHED] * 90
+        + [PublicationStatus.DRAFT] * 5
+        + [PublicationStatus.ARCHIVED] * 5
+    )
+    batch = []
+    for n in range(RESOURCES):
+        url = f"https://host{n % 2000}.example/{rng.choice(WORDS)}/{n}"
+        health = rng.choice(health_mix)
+        batch.append(
+            Resource(
+                url=url,
+                normalized_url=normalize_url(url),
+                title=sentence(rng, rng.randint(3, 7)).capitalize(),
+                description=sentence(rng, rng.randint(15, 30)),
+                curator_note=sentence(rng, 8) if n % 3 == 0 else "",
+                author=f"Author {n % 5000}",
+                publisher=f"Site {n % 2000}",
+                language=rng.choice(["en", "en", "en", "en-GB", "fr", "de"]),
+                kind=rng.choice(Kind.values),
+                difficulty=rng.choice([1, 1, 2, 2, 3]),
+                duration_minutes=rng.choice([None, 5, 10, 20, 45, 90, 300]),
+                cost=rng.choice([Cost.FREE, Cost.FREE, Cost.FREEMIUM, Cost.PAID]),
+                featured=rng.random() < 0.03,
+                status=rng.choice(status_mix),
+                health=health,
+                suggested_url=f"https://new.example/{n}" if health == "moved" else "",
+            )
+        )
+        if len(batch) == 5000:
+            Resource.objects.bulk_create(batch)
+            batch = []
+    Resource.objects.bulk_create(batch)
+
+
+def tag_resources(rng: random.Random, topics: list) -> None:
+    """Two topics for every resource."""
+    from curation.models import Resource
+
+    resource_ids = list(Resource.objects.order_by("id").values_list("id", flat=True))
+    tag = Resource.topics.through
+    tag.objects.bulk_create(
+        (
+            tag(resource_id=rid, topic_id=topic.pk)
+            for rid in resource_ids
+            for topic in rng.sample(topics, 2)
+        ),
+        batch_size=10_000,
+    )
+
+
+def load_collections(rng: random.Random) -> None:
+    """Lists of sections of published resources (one list in ten a draft)."""
+    from curation.models import (
+        Collection,
+        CollectionItem,
+        CollectionSection,
+        PublicationStatus,
+        Resource,
+    )
+
+    listable = list(
+        Resource.objects.filter(status=PublicationStatus.PUBLISHED).values_list("id", flat=True)
+    )
+    for c in range(COLLECTIONS):
+        collection = Collection.objects.create(
+            title=f"List {c}: {sentence(rng, 3)}",
+            slug=f"list-{c}",
+            status=PublicationStatus.PUBLISHED if c % 10 else PublicationStatus.DRAFT,
+        )
+        for s in range(SECTIONS):
+            section = CollectionSection.objects.create(
+                collection=collection, title=f"Part {s + 1}", position=s + 1
+            )
+            CollectionItem.objects.bulk_create(
+                CollectionItem(
+                    section=section, resource_id=rid, note=sentence(rng, 6), position=i + 1
+                )
+                for i, rid in enumerate(rng.sample(listable, ITEMS))
+            )
+
+
 def recommendation_topics() -> dict[str, dict[str, list[int]]]:
     """Ten topics with prerequisites: their subtree and prerequisite ids (for the bare view)."""
-    from curation import selectors
+    from curation.catalog import selectors
 
     graph = selectors.topic_graph()
     chosen = sorted(pk for pk in graph.rows if graph.prerequisites.get(pk))[:10]
@@ -425,7 +450,7 @@ def load_test(seconds: int, topics: dict, rounds: int = 2) -> dict[str, float]:
 def explain_search() -> str:
     from django.db import connection
 
-    from curation import selectors
+    from curation.catalog import selectors
     from curation.models import Resource
 
     query = selectors.search_resources(Resource.objects.published(), "gradient")

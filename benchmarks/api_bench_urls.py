@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from config.urls import urlpatterns as project_urlpatterns
-from curation import selectors
+from curation.catalog import recommend, selectors
 from curation.models import Difficulty, Resource
 
 PAGE = 50
@@ -41,7 +41,7 @@ def bare_recommendations(request):
     # The recommender's one candidate query for a beginner, with the topic subtree and the
     # prerequisites resolved beforehand (outside the timing), returned as they come.
     ids = RECOMMENDATION_TOPIC_IDS[request.GET["topic"]]
-    rows = selectors.recommendation_pool(
+    rows = recommend.recommendation_pool(
         topic_ids=ids["topics"], prerequisite_ids=ids["prerequisites"], level=Difficulty.BEGINNER
     )
     return JsonResponse({"results": list(rows)})

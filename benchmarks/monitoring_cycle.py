@@ -36,6 +36,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from curation.health import dispatch
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -243,7 +245,6 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
     from django.db.models import Count
     from django.utils import timezone
 
-    from curation import monitoring, tasks
     from curation.models import LinkCheck, Resource
 
     make_all_due()
@@ -253,8 +254,8 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
         farm.reset()
         capture = start_wire_capture(args, farm, logdir / "workers.wire.json")
         started = time.monotonic()
-        dispatched = monitoring.dispatch_due_checks(
-            enqueue=tasks._publish_scheduled, limit=args.resources, batch_size=args.batch_size
+        dispatched = dispatch.dispatch_due_checks(
+            enqueue=dispatch.publish_batch, limit=args.resources, batch_size=args.batch_size
         )
         dispatch_s = time.monotonic() - started
         peak_rss = {p.pid: 0 for p in procs}
@@ -338,12 +339,11 @@ def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) ->
 def dispatch_memory_child(count: int, queue: str) -> None:
     """In a fresh process: dispatch `count` due resources; print baseline and peak RSS."""
     setup_django(base_env({"CELERY_QUEUE": queue}))
-    from curation import monitoring, tasks
 
     baseline = rss_kib(os.getpid())
     started = time.monotonic()
-    dispatched = monitoring.dispatch_due_checks(
-        enqueue=tasks._publish_scheduled, limit=count, batch_size=100
+    dispatched = dispatch.dispatch_due_checks(
+        enqueue=dispatch.publish_batch, limit=count, batch_size=100
     )
     elapsed = time.monotonic() - started
     # VmHWM, not ru_maxrss: Linux carries the forking parent's high-water mark into
@@ -383,7 +383,32 @@ def main() -> None:
         return
     ensure_database(base_env()["DATABASE_URL"])
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    report: dict = {
+    report = report_header(args)
+    with (
+        tempfile.TemporaryDirectory(prefix="syllabus-monbench-") as tmp,
+        FarmProcess(hosts=args.hosts, latency_ms=args.latency_ms) as farm,
+    ):
+        tmpdir = Path(tmp)
+        env = base_env(policy_env(args, farm, tmpdir))
+        setup_django(env)
+        urls = list(make_urls(farm.addresses, farm.port, args.resources))
+        url_file = tmpdir / "urls.txt"
+        url_file.write_text("\n".join(urls) + "\n")
+        if args.rounds:
+            load_resources(urls)
+            run_rounds(args, farm, env, url_file, report)
+        if args.memory:
+            counts = [int(c) for c in args.memory.split(",") if c.strip()]
+            report["dispatcher_memory"] = measure_memory(counts, env)
+            for row in report["dispatcher_memory"]:
+                print(json.dumps(row))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+def report_header(args: argparse.Namespace) -> dict:
+    """The run's settings, to which run_rounds() adds the figures."""
+    return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "resources": args.resources,
         "hosts": args.hosts,
@@ -402,50 +427,39 @@ def main() -> None:
         "rounds": [],
         "load_average": os.getloadavg(),
     }
-    with (
-        tempfile.TemporaryDirectory(prefix="syllabus-monbench-") as tmp,
-        FarmProcess(hosts=args.hosts, latency_ms=args.latency_ms) as farm,
-    ):
-        tmpdir = Path(tmp)
-        host_ports = ",".join(f"{a}:{farm.port}" for a in farm.addresses)
-        policy_env = {
-            "LINKCHECK_ALLOWED_INTERNAL_HOSTS": host_ports,
-            "LINKCHECK_PER_HOST_CONCURRENCY": str(args.per_host),
-            "LINKCHECK_PER_HOST_INTERVAL": f"{args.interval:g}",
-            "LINKCHECK_CONCURRENCY": str(args.concurrency),
-            "MONITOR_BATCH_SIZE": str(args.batch_size),
-            "MONITOR_DISPATCH_LIMIT": str(max(args.resources, 1)),
-            "CELERY_QUEUE": f"bench-monitoring-{uuid.uuid4().hex[:8]}",
-            "SYLLABUS_VAR_DIR": str(tmpdir / "var"),
-        }
-        env = base_env(policy_env)
-        setup_django(env)
-        urls = list(make_urls(farm.addresses, farm.port, args.resources))
-        url_file = tmpdir / "urls.txt"
-        url_file.write_text("\n".join(urls) + "\n")
-        if args.rounds:
-            load_resources(urls)
-        command_env = {k: v for k, v in env.items() if k != "DATABASE_URL"}
-        for round_no in range(args.rounds):
-            a = run_workers(args, farm, env, args.log_dir)
-            b = run_command(args, farm, url_file, command_env)
-            a["round"] = b["round"] = round_no + 1
-            report["rounds"] += [a, b]
-            print(json.dumps(a), flush=True)
-            print(json.dumps(b), flush=True)
-        if args.rounds:
-            ours = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "workers"]
-            theirs = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "checklinks"]
-            report["ratio_workers_to_checklinks"] = round(sum(ours) / sum(theirs), 3)
-            print(f"workers {ours} URL/s, checklinks {theirs} URL/s, "
-                  f"ratio {report['ratio_workers_to_checklinks']}")  # fmt: skip
-        if args.memory:
-            counts = [int(c) for c in args.memory.split(",") if c.strip()]
-            report["dispatcher_memory"] = measure_memory(counts, env)
-            for row in report["dispatcher_memory"]:
-                print(json.dumps(row))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+
+
+def policy_env(args: argparse.Namespace, farm: FarmProcess, tmpdir: Path) -> dict[str, str]:
+    """The settings both the workers and the command run with: the same policy, the farm."""
+    return {
+        "LINKCHECK_ALLOWED_INTERNAL_HOSTS": ",".join(f"{a}:{farm.port}" for a in farm.addresses),
+        "LINKCHECK_PER_HOST_CONCURRENCY": str(args.per_host),
+        "LINKCHECK_PER_HOST_INTERVAL": f"{args.interval:g}",
+        "LINKCHECK_CONCURRENCY": str(args.concurrency),
+        "MONITOR_BATCH_SIZE": str(args.batch_size),
+        "MONITOR_DISPATCH_LIMIT": str(max(args.resources, 1)),
+        "CELERY_QUEUE": f"bench-monitoring-{uuid.uuid4().hex[:8]}",
+        "SYLLABUS_VAR_DIR": str(tmpdir / "var"),
+    }
+
+
+def run_rounds(
+    args: argparse.Namespace, farm: FarmProcess, env: dict[str, str], url_file: Path, report: dict
+) -> None:
+    """Workers, then the command, round by round; their URL rates and the ratio go in report."""
+    command_env = {k: v for k, v in env.items() if k != "DATABASE_URL"}
+    for round_no in range(args.rounds):
+        a = run_workers(args, farm, env, args.log_dir)
+        b = run_command(args, farm, url_file, command_env)
+        a["round"] = b["round"] = round_no + 1
+        report["rounds"] += [a, b]
+        print(json.dumps(a), flush=True)
+        print(json.dumps(b), flush=True)
+    ours = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "workers"]
+    theirs = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "checklinks"]
+    report["ratio_workers_to_checklinks"] = round(sum(ours) / sum(theirs), 3)
+    print(f"workers {ours} URL/s, checklinks {theirs} URL/s, "
+          f"ratio {report['ratio_workers_to_checklinks']}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@ local-memory cache, console email). README's configuration table lists every var
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str, env_url
-from curation.checker.config import read_environment as read_linkcheck_environment
+from config.env import env_bool, env_float, env_int, env_list, env_parse, env_str, env_url
+from curation.checker.config import ENVIRONMENT as LINKCHECK_VARIABLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SYLLABUS_VAR_DIR", str(BASE_DIR / "var")))
@@ -176,8 +175,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Task modules besides curation.tasks (found by autodiscovery) that workers must load.
-CELERY_IMPORTS = ("curation.metadata_tasks", "curation.report_tasks")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -224,17 +221,10 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = bool(CORS_ALLOWED_ORIGINS)
 
 # --- Link checking ----------------------------------------------------------------------------
-# Read by the checker's own reader: `checklinks --input` runs without Django and reads them too.
-try:
-    _linkcheck = read_linkcheck_environment(os.environ)
-except ValueError as exc:
-    raise ImproperlyConfigured(str(exc)) from None
-LINKCHECK_ALLOWED_INTERNAL_HOSTS = _linkcheck["LINKCHECK_ALLOWED_INTERNAL_HOSTS"]
-LINKCHECK_CONTACT_URL = _linkcheck["LINKCHECK_CONTACT_URL"]
-LINKCHECK_CONCURRENCY = _linkcheck["LINKCHECK_CONCURRENCY"]
-LINKCHECK_PER_HOST_CONCURRENCY = _linkcheck["LINKCHECK_PER_HOST_CONCURRENCY"]
-LINKCHECK_PER_HOST_INTERVAL = _linkcheck["LINKCHECK_PER_HOST_INTERVAL"]
-LINKCHECK_TIMEOUT = _linkcheck["LINKCHECK_TIMEOUT"]
+# The LINKCHECK_* variables are named, parsed and defaulted once, in curation.checker.config
+# (the Django-free `checklinks --input` reads them there too); each becomes a setting here.
+for _name, _variable in LINKCHECK_VARIABLES.items():
+    globals()[_name] = env_parse(_name, _variable.parse(_variable.default), _variable.parse)
 
 # --- Local admin for `make run` -----------------------------------------------------------------
 SYLLABUS_ADMIN_USERNAME = env_str("SYLLABUS_ADMIN_USERNAME", "admin")

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
-from curation.urlnorm import MAX_URL_LENGTH
+from curation.checker.urlnorm import MAX_URL_LENGTH
 
 HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 
@@ -89,11 +89,26 @@ class Topic(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from curation.topics import parent_cycle_error
-
-        error = parent_cycle_error(self, self.parent)
+        error = self.parent_cycle_error(self.parent)
         if error:
             raise ValidationError({"parent": error})
+
+    def parent_cycle_error(self, parent: Topic | None) -> str | None:
+        """A message when making `parent` this topic's parent would close a loop, else None."""
+        if parent is None:
+            return None
+        if self.pk is not None and parent.pk == self.pk:
+            return "A topic cannot be its own parent."
+        seen: set[int] = set()
+        node = parent
+        while node is not None:
+            if self.pk is not None and node.pk == self.pk:
+                return f"“{parent}” is inside “{self}”: making it the parent would create a cycle."
+            if node.pk in seen:  # an existing loop in the data: refuse rather than spin
+                return "The topic tree already contains a cycle above this parent."
+            seen.add(node.pk)
+            node = node.parent
+        return None
 
 
 class ResourceQuerySet(models.QuerySet):

@@ -157,3 +157,32 @@ def httpserver_listen_address():
     that module happens to run first: the choice is made here, once.
     """
     return ("127.0.0.1", 0)
+
+
+# --- The broker, read back ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker_messages():
+    """Call it to get what was published to the real broker's queue since the test began.
+
+    Each message as (task name, kwargs), in order. The queue is drained before and after, so
+    tests see only their own messages whichever broker (filesystem or Redis) the pass uses.
+    """
+    from django.conf import settings
+
+    from config.celery import app
+
+    def drain() -> list[tuple[str, dict]]:
+        sent = []
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            queue = settings.CELERY_TASK_DEFAULT_QUEUE
+            while (message := channel.basic_get(queue, no_ack=True)) is not None:
+                _args, kwargs, _embed = message.decode()
+                sent.append((message.headers["task"], kwargs))
+        return sent
+
+    drain()
+    yield drain
+    drain()

@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from curation.checker.urlnorm import normalize_url
 from curation.models import (
     Collection,
     CollectionItem,
@@ -16,7 +17,6 @@ from curation.models import (
     Resource,
     Topic,
 )
-from curation.urlnorm import normalize_url
 
 
 class UserFactory(factory.django.DjangoModelFactory):

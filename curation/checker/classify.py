@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
-from curation.urlnorm import InvalidURL, normalize_url
+from curation.checker.urlnorm import InvalidURL, normalize_url
 
 from .fetch import FetchChain, FetchResponse
 from .htmlscan import PageSummary, scan_html

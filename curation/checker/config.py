@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import envparse
+
 VERSION = "0.1"
 DEFAULT_CONTACT_URL = "https://syllabus.invalid/about-our-checker"
 
@@ -105,68 +107,24 @@ def _split_host_port(entry: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
-def config_from_settings(values: Mapping[str, Any], **overrides: Any) -> CheckerConfig:
-    """Build a CheckerConfig from LINKCHECK_* values (missing keys keep their defaults)."""
-    kwargs: dict[str, Any] = {}
-    allowed = values.get("LINKCHECK_ALLOWED_INTERNAL_HOSTS")
-    if isinstance(allowed, str):
-        allowed = parse_allowed_hosts(allowed)
-    if allowed is not None:
-        kwargs["allowed_internal_hosts"] = frozenset(allowed)
-    for key in ("LINKCHECK_USER_AGENT_CONTACT", "LINKCHECK_CONTACT_URL"):
-        if values.get(key):
-            kwargs["contact_url"] = str(values[key])
-            break
-    for key, name, cast in (
-        ("LINKCHECK_CONCURRENCY", "concurrency", int),
-        ("LINKCHECK_PER_HOST_CONCURRENCY", "per_host_concurrency", int),
-        ("LINKCHECK_PER_HOST_INTERVAL", "per_host_interval", float),
-        ("LINKCHECK_TIMEOUT", "deadline", float),
-    ):
-        if values.get(key) is not None:
-            kwargs[name] = cast(values[key])
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    deadline = kwargs.get("deadline")
-    if deadline is not None:
-        # Half the budget at most for one wait, so that a server that hangs once leaves time for
-        # the retry that a transient failure deserves (a hang that lasts ends at the deadline).
-        kwargs.setdefault("connect_timeout", min(CheckerConfig.connect_timeout, deadline / 2))
-        kwargs.setdefault("read_timeout", min(CheckerConfig.read_timeout, deadline / 2))
-    return CheckerConfig(**kwargs)
+@dataclass(frozen=True)
+class Variable:
+    """One LINKCHECK_* environment variable: how to read it, its default, the field it sets."""
+
+    parse: Callable[[str], Any]
+    default: str
+    field: str
 
 
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError("must be a whole number") from None
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _seconds(minimum: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError("must be a number of seconds") from None
-        if value != value or value in (float("inf"), float("-inf")) or value < minimum:
-            raise ValueError(f"must be a finite number of at least {minimum:g}")
-        return value
-
-    return parse
-
-
-# The LINKCHECK_* environment variables: (reader, default). Django's settings and the
-# Django-free `checklinks --input` read them through read_environment, so the two cannot drift.
-ENVIRONMENT: dict[str, tuple[Callable[[str], Any], str]] = {
-    "LINKCHECK_ALLOWED_INTERNAL_HOSTS": (parse_allowed_hosts, ""),
-    "LINKCHECK_CONTACT_URL": (str, DEFAULT_CONTACT_URL),
-    "LINKCHECK_CONCURRENCY": (_positive_int, "32"),
-    "LINKCHECK_PER_HOST_CONCURRENCY": (_positive_int, "2"),
-    "LINKCHECK_PER_HOST_INTERVAL": (_seconds(0.0), "1.0"),
-    "LINKCHECK_TIMEOUT": (_seconds(0.1), "10"),
+# The LINKCHECK_* variables, named here only. config.settings exposes each as a Django
+# setting of the same name, and the Django-free `checklinks --input` reads them directly.
+ENVIRONMENT: dict[str, Variable] = {
+    "LINKCHECK_ALLOWED_INTERNAL_HOSTS": Variable(parse_allowed_hosts, "", "allowed_internal_hosts"),
+    "LINKCHECK_CONTACT_URL": Variable(str, DEFAULT_CONTACT_URL, "contact_url"),
+    "LINKCHECK_CONCURRENCY": Variable(envparse.parse_int(1), "32", "concurrency"),
+    "LINKCHECK_PER_HOST_CONCURRENCY": Variable(envparse.parse_int(1), "2", "per_host_concurrency"),
+    "LINKCHECK_PER_HOST_INTERVAL": Variable(envparse.parse_float(0.0), "1.0", "per_host_interval"),
+    "LINKCHECK_TIMEOUT": Variable(envparse.parse_float(0.1), "10", "deadline"),
 }
 
 
@@ -175,12 +133,29 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 
     Raises ValueError naming the variable and the value when one is malformed.
     """
-    values: dict[str, Any] = {}
-    for name, (read, default) in ENVIRONMENT.items():
-        raw = environ.get(name, "")
-        text = raw.strip() if raw.strip() else default
-        try:
-            values[name] = read(text)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc} (got {raw!r})") from None
-    return values
+    return {
+        name: envparse.read(environ, name, var.parse(var.default), var.parse)
+        for name, var in ENVIRONMENT.items()
+    }
+
+
+def config_from_settings(values: Mapping[str, Any], **overrides: Any) -> CheckerConfig:
+    """Build a CheckerConfig from LINKCHECK_* values (missing keys keep their defaults)."""
+    kwargs: dict[str, Any] = {
+        ENVIRONMENT[name].field: value
+        for name, value in values.items()
+        if name in ENVIRONMENT and value is not None
+    }
+    allowed = kwargs.get("allowed_internal_hosts")
+    if isinstance(allowed, str):
+        kwargs["allowed_internal_hosts"] = parse_allowed_hosts(allowed)
+    elif allowed is not None:
+        kwargs["allowed_internal_hosts"] = frozenset(allowed)
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    deadline = kwargs.get("deadline")
+    if deadline is not None:
+        # Half the budget at most for one wait, so that a server that hangs once leaves time for
+        # the retry that a transient failure deserves (a hang that lasts ends at the deadline).
+        kwargs.setdefault("connect_timeout", min(CheckerConfig.connect_timeout, deadline / 2))
+        kwargs.setdefault("read_timeout", min(CheckerConfig.read_timeout, deadline / 2))
+    return CheckerConfig(**kwargs)

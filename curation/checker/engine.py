@@ -13,11 +13,9 @@ reset or a hang: servers mishandle HEAD), the GET decides.
 
 from __future__ import annotations
 
-import importlib
+import logging
 import posixpath
 import random
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -25,14 +23,17 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from .addresses import Target, parse_target
+from .classify import classify, moved_to
 from .config import CheckerConfig
 from .errors import CheckerError, ConnectionFailure, FetchTimeout
 from .fetch import Deadline, FetchChain, fetch_following_redirects
-from .guard import GuardedClient, Target, build_session, parse_target
+from .guard import GuardedClient, build_session
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
 from .scheduler import schedule
 
+logger = logging.getLogger(__name__)
 K = TypeVar("K")
 SNIFF_STOP_MARKER = b"</h1>"
 # The most of a URL's remaining budget that HEAD may use: a server that hangs on HEAD only must
@@ -62,41 +63,6 @@ def names_a_file(url: str) -> bool:
     return posixpath.splitext(path)[1].lower() in FILE_SUFFIXES
 
 
-def _classify(url: str, chain: FetchChain) -> tuple[Outcome, str]:
-    # Imported on first use: the classifier and its HTML scanner are not needed before the
-    # first answer arrives, so a command-line run sends its first requests without them.
-    from .classify import classify
-
-    return classify(url, chain)
-
-
-CLASSIFIER_MODULE = f"{__package__}.classify"
-# How long after the start the classifier's import begins: after the first requests have left
-# (they go within a few ms), before their answers come back (a network round trip, at least).
-CLASSIFIER_IMPORT_DELAY = 0.03
-
-
-def _import_classifier_meanwhile() -> None:
-    """Import the classifier in a thread of its own while the first requests are out.
-
-    Otherwise the first answer to arrive pays for the import (about 20 ms holding the GIL) and
-    every answer behind it waits. The import waits a moment first: begun at once, it held the
-    GIL while the first requests were being sent (the last of 20 hosts' first requests left
-    27 ms after the first one, against 16 ms with the wait; medians of 6 alternating runs). A
-    check that needs the classifier sooner imports it itself; the import lock makes the other
-    one wait for it.
-    """
-    if CLASSIFIER_MODULE not in sys.modules:
-        threading.Thread(
-            target=_import_classifier_later, name="linkcheck-import", daemon=True
-        ).start()
-
-
-def _import_classifier_later() -> None:
-    time.sleep(CLASSIFIER_IMPORT_DELAY)
-    importlib.import_module(CLASSIFIER_MODULE)
-
-
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as seconds from now (delta-seconds or an HTTP date), None if absent/garbled."""
     if not value:
@@ -114,8 +80,6 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _result_from_chain(url: str, chain: FetchChain, outcome: Outcome, rule: str) -> CheckResult:
-    from .classify import moved_to
-
     # For a permanent move, the address to report is where the permanent redirects lead, which
     # is not where a temporary redirect after them happens to land.
     final_url = (moved_to(url, chain) if outcome == Outcome.REDIRECTED else None) or chain.final_url
@@ -164,7 +128,7 @@ class _Check:
         if names_a_file(self.url):
             head = self._head()
             if head is not None and 200 <= head.response.status < 300 and not head.response.is_html:
-                return _result_from_chain(self.url, head, *_classify(self.url, head))
+                return _result_from_chain(self.url, head, *classify(self.url, head))
         return self._get_with_retries()
 
     def _head(self) -> FetchChain | None:
@@ -229,7 +193,7 @@ class _Check:
                 ):
                     raise
                 continue
-            outcome, rule = _classify(self.url, chain)
+            outcome, rule = classify(self.url, chain)
             status = chain.response.status
             transient = outcome == Outcome.SERVER_ERROR or (
                 outcome == Outcome.BLOCKED and rule == "status-429"
@@ -274,10 +238,12 @@ def check_url(
     except CheckerError as exc:
         result = _result_from_error(url, exc)
     except Exception as exc:
-        # One bad URL must not kill a batch or a worker; the rule makes such bugs visible.
+        # A bug of ours, not evidence about the link: one bad URL must not kill a batch or a
+        # worker, and must not count towards "broken". Logged, and recorded as a check error.
+        logger.exception("unexpected error checking %r", url)
         result = CheckResult(
             url=url,
-            outcome=Outcome.CONNECTION_ERROR,
+            outcome=Outcome.CHECK_ERROR,
             error=f"{type(exc).__name__}: {exc}",
             rule="unexpected-error",
         )
@@ -341,7 +307,6 @@ def check_many_parsed(
         )
     session = build_session(config)
     active_limiter = limiter
-    _import_classifier_meanwhile()
 
     def ready_in(key: object) -> float:
         return active_limiter.delay(key) if isinstance(key, str) else 0.0

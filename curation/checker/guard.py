@@ -1,16 +1,17 @@
-"""SSRF guard: which URLs, addresses and ports the checker may contact, enforced at connect time.
+"""The checker's HTTP client, whose every connection goes through the SSRF guard at connect time.
 
 A URL pre-check alone is not a guard (parsers disagree, DNS changes between check and use), so the
 authoritative check lives in the connection classes below: they resolve the host once, refuse any
-forbidden address, and connect to exactly the address that was checked, on every hop and retry.
-TLS still verifies the certificate against the hostname and sends SNI, because urllib3 wraps the
-socket we return using the connection's host name, not the address.
+forbidden address (the rules are addresses.py's AddressPolicy), and connect to exactly the address
+that was checked, on every hop and retry. TLS still verifies the certificate against the hostname
+and sends SNI, because urllib3 wraps the socket we return using the connection's host name, not
+the address. build_session() is the way in; Target and parse_target are re-exported from
+addresses.py for the modules that import them from here.
 """
 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import re
 import socket
@@ -30,232 +31,20 @@ from urllib3.util.retry import Retry
 from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
 
+from .addresses import DEFAULT_PORTS, AddressPolicy
+from .addresses import Target as Target
+from .addresses import parse_target as parse_target
 from .config import CheckerConfig
-from .errors import DNSFailure, ForbiddenTarget, InvalidTarget
+from .errors import ForbiddenTarget, InvalidTarget
 from .politeness import mark_started, wait_for_start
 from .watchdog import attach_current
 
-ALLOWED_SCHEMES = frozenset({"http", "https"})
 # Pool keys remembered by a GuardedClient before it starts afresh (see GuardedClient._pool_for).
 MAX_POOL_KEYS = 1024
 # URLs made only of these characters come out of requests' requote_uri unchanged. Most URLs
 # are like that, and requests costs 15 ms of start-up that a command-line check should not pay
 # for them, so requests is imported only for the others (and for cookies and credentials).
 _ALREADY_QUOTED = re.compile(r"[A-Za-z0-9_.\-~!#$&'()*+,/:;=?@\[\]]*")
-DEFAULT_PORTS = {"http": 80, "https": 443}
-# Web ports only. The address check already keeps us off private networks; the port rule limits
-# what a public host can make us talk to (SMTP, Redis, memcached...) to things that speak HTTP.
-# 8000/8008/8080/8888 and 8443 are the alternates that real course sites, wikis and university
-# servers actually publish; anything else needs an explicit host:port in allowed_internal_hosts.
-ALLOWED_PORTS = frozenset({80, 443, 8000, 8008, 8080, 8443, 8888})
-
-_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@dataclass(frozen=True)
-class Target:
-    scheme: str
-    host: str  # as the connection layer will see it: lower case, IPv6 in brackets
-    port: int
-
-    @property
-    def host_key(self) -> str:
-        """The politeness key: one bucket per host:port."""
-        return f"{self.host}:{self.port}"
-
-
-def embedded_addresses(ip: IPAddress) -> list[IPAddress]:
-    """The address itself plus any IPv4 address smuggled inside an IPv6 form."""
-    found: list[IPAddress] = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            found.append(ip.ipv4_mapped)
-        if ip.sixtofour is not None:
-            found.append(ip.sixtofour)
-        if ip in _NAT64_WELL_KNOWN:
-            found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        if ip.packed[:12] == bytes(12) and int(ip) > 1:
-            # Deprecated IPv4-compatible form ::a.b.c.d.
-            found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        if ip.teredo is not None:
-            found.extend(ip.teredo)
-    return found
-
-
-def address_refusal(ip: IPAddress) -> str | None:
-    """Why this address must not be contacted, or None when it is a public unicast address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL_USE:
-        return f"{ip} is a local-use NAT64 address"
-    for candidate in embedded_addresses(ip):
-        if (
-            not candidate.is_global
-            or candidate.is_multicast
-            or candidate.is_reserved
-            or candidate.is_unspecified
-            or candidate.is_loopback
-            or candidate.is_link_local
-            or candidate.is_private
-            or (isinstance(candidate, ipaddress.IPv4Address) and candidate in _CGNAT)
-        ):
-            if candidate == ip:
-                return f"{ip} is not a public address"
-            return f"{ip} embeds {candidate}, which is not a public address"
-    return None
-
-
-# What inet_aton would read as an IPv4 address: one to four labels, each decimal digits or
-# 0x-prefixed hex, and any trailing dots (2130706433, 0x7f000001, 0177.1, 127.1, 127.0.0.1.).
-_NUMERIC_IPV4 = re.compile(
-    r"(?:[0-9]+|0[xX][0-9a-fA-F]+)(?:\.(?:[0-9]+|0[xX][0-9a-fA-F]+)){0,3}\.*"
-)
-# The one spelling of an IPv4 address that ipaddress prints back unchanged.
-_CANONICAL_IPV4 = re.compile(
-    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
-    r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-)
-# Whitespace and control characters: never in a URL as typed or sent.
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
-
-
-def _looks_like_numeric_ipv4(host: str) -> bool:
-    """True for inet_aton spellings such as 2130706433, 0x7f000001, 0177.1 or 127.1."""
-    return _NUMERIC_IPV4.fullmatch(host) is not None
-
-
-def parse_target(url: str, *, hop: bool = False) -> Target:
-    """Pre-check a URL before any socket exists. Raises InvalidTarget or ForbiddenTarget.
-
-    `hop` marks a redirect target: a bad scheme there is the server sending us somewhere we refuse
-    to go (forbidden_target), while in the input it is simply not a web link (invalid_url).
-    """
-    if isinstance(url, str):
-        # A pure function of its arguments, asked about a URL again within moments (an input
-        # line and its host key, a redirect target and its hop): remember the last few. Small
-        # on purpose: entries kept longer only cost memory (refusals are not cached).
-        return _parse_target_cached(url, hop)
-    return _parse_target(url, hop=hop)
-
-
-def _parse_target(url: str, *, hop: bool = False) -> Target:
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidTarget("empty URL")
-    if _CONTROL_OR_SPACE.search(url):
-        raise InvalidTarget("URL contains whitespace or control characters")
-    try:
-        parsed = parse_url(url)
-        split = urlsplit(url)
-        split_port = split.port
-    except (LocationParseError, ValueError) as exc:
-        raise InvalidTarget(f"unparseable URL: {exc}") from exc
-    scheme = (parsed.scheme or "").lower()
-    if scheme not in ALLOWED_SCHEMES:
-        error = ForbiddenTarget if hop else InvalidTarget
-        raise error(f"scheme {scheme or '(none)'!r} is not http or https", rule="guard-scheme")
-    if not parsed.host:
-        raise InvalidTarget("URL has no host")
-    host = parsed.host.lower()
-    # requests connects where urllib3's parser points; if the standard library reads the same URL
-    # differently (the `\@` trick), somebody is playing games with parsers. Refuse outright.
-    other = _idna(split.hostname or "")
-    if other != host.strip("[]") or (split_port or DEFAULT_PORTS[scheme]) != (
-        parsed.port or DEFAULT_PORTS[scheme]
-    ):
-        raise ForbiddenTarget(
-            f"URL parsers disagree on the host ({host!r} vs {other!r})", rule="guard-ambiguous-url"
-        )
-    if (
-        not host.startswith("[")
-        and _looks_like_numeric_ipv4(host)
-        and not _CANONICAL_IPV4.fullmatch(host)
-    ):
-        raise ForbiddenTarget(f"non-canonical numeric host {host!r}", rule="guard-numeric-host")
-    return Target(scheme=scheme, host=host, port=parsed.port or DEFAULT_PORTS[scheme])
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_target_cached(url: str, hop: bool) -> Target:
-    return _parse_target(url, hop=hop)
-
-
-class AddressPolicy:
-    """Decides per host:port whether the address check and port rule apply."""
-
-    def __init__(self, config: CheckerConfig) -> None:
-        self.config = config
-        self.allowed = config.allowed_internal_hosts
-
-    def is_internal_allowed(self, host: str, port: int) -> bool:
-        host = _bracket(host.lower().rstrip("."))
-        return host in self.allowed or f"{host}:{port}" in self.allowed
-
-    def check_port(self, host: str, port: int) -> None:
-        if port in ALLOWED_PORTS or f"{_bracket(host.lower().rstrip('.'))}:{port}" in self.allowed:
-            return
-        raise ForbiddenTarget(f"port {port} is not an allowed web port", rule="guard-port")
-
-    def check_target(self, target: Target) -> None:
-        """Cheap refusals before connecting; the connection layer re-checks authoritatively."""
-        ip = _ip_literal(target.host)
-        if ip is not None and not self.is_internal_allowed(target.host, target.port):
-            reason = address_refusal(ip)
-            if reason:
-                raise ForbiddenTarget(reason, rule="guard-private-address")
-        self.check_port(target.host, target.port)
-
-    def resolve(self, host: str, port: int) -> list[tuple[Any, ...]]:
-        """Resolve once; refuse if any answer is forbidden (mixed answers smell of rebinding)."""
-        self.check_port(host, port)
-        bare = host.strip("[]").rstrip(".")
-        ip = _ip_literal(bare)
-        if ip is not None:
-            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-            sockaddr: tuple[Any, ...] = (
-                (str(ip), port, 0, 0) if ip.version == 6 else (str(ip), port)
-            )
-            infos: list[tuple[Any, ...]] = [(family, socket.SOCK_STREAM, 6, "", sockaddr)]
-        else:
-            try:
-                infos = list(self.config.resolve(bare, port))
-            except (OSError, UnicodeError) as exc:
-                raise DNSFailure(f"cannot resolve {bare!r}: {exc}") from exc
-            if not infos:
-                raise DNSFailure(f"no address for {bare!r}")
-        if not self.is_internal_allowed(host, port):
-            for info in infos:
-                reason = address_refusal(ipaddress.ip_address(info[4][0].split("%")[0]))
-                if reason:
-                    raise ForbiddenTarget(f"{host} -> {reason}", rule="guard-private-address")
-        return infos
-
-
-def _idna(host: str) -> str:
-    """The host as urllib3 will send it: lower case, internationalized names IDNA-encoded."""
-    host = host.lower()
-    if host.isascii():
-        return host
-    import idna  # Only internationalized names need it.
-
-    try:
-        return idna.encode(host, strict=True, std3_rules=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise InvalidTarget(f"invalid internationalized host {host!r}: {exc}") from exc
-
-
-def _ip_literal(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
-        return None
-
-
-def _bracket(host: str) -> str:
-    if ":" in host and not host.startswith("["):
-        return f"[{host}]"
-    return host
 
 
 class _GuardedConnectionMixin:
@@ -490,7 +279,32 @@ class GuardedClient:
             raise ForbiddenTarget("proxies are not allowed", rule="guard-proxy")
         method = method.upper()
         prepared, target, scheme, host, port, auth = _prepare_url(url)
-        request_headers = self._merge_headers(headers)
+        request_headers = self._request_headers(method, prepared, headers, auth=auth)
+        pool = self._pool_for(scheme, host, port)
+        if not isinstance(timeout, Timeout):
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            timeout = Timeout(connect=connect, read=read)
+        response = pool.urlopen(
+            method,
+            target,
+            body=None,
+            headers=request_headers,
+            retries=NO_RETRIES,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+            decode_content=True,
+            timeout=timeout,
+            release_conn=False,
+        )
+        self._keep_cookies(response, prepared, request_headers)
+        return response
+
+    def _request_headers(
+        self, method: str, prepared: str, extra: Mapping[str, str] | None, *, auth: bool
+    ) -> dict[str, str]:
+        """The headers requests would send: defaults, the caller's, credentials, cookies."""
+        request_headers = self._merge_headers(extra)
         if auth:
             from requests.auth import _basic_auth_str
             from requests.utils import get_auth_from_url
@@ -509,37 +323,26 @@ class GuardedClient:
             cookie = mock.get_new_headers().get("Cookie")
             if cookie is not None:
                 request_headers["Cookie"] = cookie
-        pool = self._pool_for(scheme, host, port)
-        if not isinstance(timeout, Timeout):
-            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-            timeout = Timeout(connect=connect, read=read)
-        response = pool.urlopen(
-            method,
-            target,
-            body=None,
-            headers=request_headers,
-            retries=NO_RETRIES,
-            redirect=False,
-            assert_same_host=False,
-            preload_content=False,
-            decode_content=True,
-            timeout=timeout,
-            release_conn=False,
-        )
-        original = response._original_response
-        if original is not None and (
-            "Set-Cookie" in response.headers or "Set-Cookie2" in response.headers
-        ):
-            from requests.cookies import MockRequest, MockResponse, RequestsCookieJar
+        return request_headers
 
-            with self._cookies_lock:
-                if self.cookies is None:
-                    self.cookies = RequestsCookieJar()
-            self.cookies.extract_cookies(
-                MockResponse(original.msg),  # type: ignore[arg-type]
-                MockRequest(_PreparedView(prepared, request_headers)),  # type: ignore[arg-type]
-            )
-        return response
+    def _keep_cookies(
+        self, response: HTTPResponse, prepared: str, request_headers: dict[str, str]
+    ) -> None:
+        """Put the cookies an answer sets in the client's jar (made on the first one)."""
+        original = response._original_response
+        if original is None or (
+            "Set-Cookie" not in response.headers and "Set-Cookie2" not in response.headers
+        ):
+            return
+        from requests.cookies import MockRequest, MockResponse, RequestsCookieJar
+
+        with self._cookies_lock:
+            if self.cookies is None:
+                self.cookies = RequestsCookieJar()
+        self.cookies.extract_cookies(
+            MockResponse(original.msg),  # type: ignore[arg-type]
+            MockRequest(_PreparedView(prepared, request_headers)),  # type: ignore[arg-type]
+        )
 
     def request(self, method: str, url: str, **kwargs: Any) -> PlainResponse:
         """Send one request and read the whole body (for tests and tools, not the checker)."""

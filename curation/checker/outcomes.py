@@ -22,11 +22,14 @@ class Outcome(StrEnum):
     REDIRECT_LOOP = "redirect_loop"
     FORBIDDEN_TARGET = "forbidden_target"
     INVALID_URL = "invalid_url"
+    # Our failure, not the link's: an unexpected exception in the engine, or a check whose task
+    # kept killing its worker. It changes no health state.
+    CHECK_ERROR = "check_error"
 
 
 # Outcomes that mean "the link is (probably) broken" and make the command exit 1.
-# blocked, http_error, forbidden_target and invalid_url are deliberately absent:
-# a bot wall is not a broken link, and the other two are about our input or policy.
+# blocked, http_error, forbidden_target, invalid_url and check_error are deliberately absent:
+# a bot wall is not a broken link, and the others are about our input, policy or code.
 FAILING_OUTCOMES: frozenset[Outcome] = frozenset(
     {
         Outcome.NOT_FOUND,

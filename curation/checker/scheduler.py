@@ -84,125 +84,184 @@ def schedule(
     Retry-After): its items are parked without occupying a thread, and other keys are served
     meanwhile; an item is handed over DISPATCH_LEAD before its key is ready.
     """
-    source = iter(items)
-    exhausted = False
-    queues: dict[Hashable, deque[T]] = {}
-    ready: deque[Hashable] = deque()
-    in_ready: set[Hashable] = set()
-    parked: list[tuple[float, int, Hashable]] = []
-    parked_keys: set[Hashable] = set()
-    in_flight: dict[Hashable, int] = {}
-    buffered = running = sequence = read_so_far = 0
-    done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
+    yield from _Schedule(
+        items,
+        key=key,
+        work=work,
+        concurrency=concurrency,
+        per_key=per_key,
+        lookahead=lookahead,
+        ready_in=ready_in,
+        on_idle=on_idle,
+    ).results()
 
-    def park(k: Hashable, until: float) -> None:
-        nonlocal sequence
-        sequence += 1
-        heapq.heappush(parked, (until, sequence, k))
-        parked_keys.add(k)
 
-    def mark_ready(k: Hashable) -> None:
-        free = in_flight.get(k, 0) < per_key
-        if free and k in queues and k not in in_ready and k not in parked_keys:
-            ready.append(k)
-            in_ready.add(k)
+class _Schedule:
+    """One run of schedule(): the per-key queues, the parked keys and the items in flight.
 
-    def run(k: Hashable, item: T) -> None:
+    Each turn of the loop reads some input, wakes the keys whose wait is over, hands out what
+    may start, then takes one finished item (waiting for it only when there is nothing else
+    to do). Only the consumer's thread touches this state; the pool's threads only put their
+    results on `done`.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[Any],
+        *,
+        key: Callable[[Any], Hashable],
+        work: Callable[[Any], Any],
+        concurrency: int,
+        per_key: int,
+        lookahead: int,
+        ready_in: Callable[[Hashable], float] | None,
+        on_idle: Callable[[], None] | None,
+    ) -> None:
+        self.source = iter(items)
+        self.key = key
+        self.work = work
+        self.concurrency = concurrency
+        self.per_key = per_key
+        self.lookahead = lookahead
+        self.ready_in = ready_in
+        self.on_idle = on_idle
+        self.exhausted = False
+        self.queues: dict[Hashable, deque[Any]] = {}
+        # Keys with an item waiting and a free slot, in the order they became so.
+        self.ready: deque[Hashable] = deque()
+        self.in_ready: set[Hashable] = set()
+        # Keys that must wait (their slot is later): (until, sequence, key), a heap.
+        self.parked: list[tuple[float, int, Hashable]] = []
+        self.parked_keys: set[Hashable] = set()
+        self.in_flight: dict[Hashable, int] = {}
+        self.buffered = self.running = self.sequence = self.read_so_far = 0
+        self.done: queue.SimpleQueue[tuple[Hashable, Any]] = queue.SimpleQueue()
+        self.pool = _DaemonPool(concurrency, "linkcheck")
+
+    def results(self) -> Iterator[Any]:
         try:
-            done.put((k, work(item)))
+            while True:
+                self._read_input()
+                now = time.monotonic()
+                self._wake_parked(now)
+                submitted = self._dispatch(now)
+                if self.running == 0 and not self.queues and self.exhausted:
+                    return
+                finished = self._next_finished(submitted)
+                if finished is None:
+                    continue
+                k, result = finished
+                self._release(k)
+                if isinstance(result, _Failure):
+                    raise result.exc
+                yield result
+        finally:
+            # The threads are told to stop, never waited for: after an interruption (Ctrl-C, a
+            # consumer that stopped early) the checks in flight end by their own deadline, and
+            # the caller reports what it has without sitting them out.
+            self.pool.shutdown()
+
+    def _read_input(self) -> None:
+        """Read a batch of input, so the first requests go out while the input is still read,
+        and the very first items one by one: they go out as soon as they are read (from a
+        pipe, the next ones may not even be there yet)."""
+        if self.on_idle is not None and not self.exhausted and self.buffered < self.lookahead:
+            # Reading the input may block (a pipe): what was written so far goes out first.
+            self.on_idle()
+        for _ in range(READ_BATCH if self.read_so_far >= READ_BATCH else 1):
+            if self.exhausted or self.buffered >= self.lookahead:
+                break
+            try:
+                item = next(self.source)
+            except StopIteration:
+                self.exhausted = True
+                break
+            k = self.key(item)
+            self.queues.setdefault(k, deque()).append(item)
+            self.buffered += 1
+            self.read_so_far += 1
+            self._mark_ready(k)
+
+    def _wake_parked(self, now: float) -> None:
+        while self.parked and self.parked[0][0] <= now:
+            _, _, k = heapq.heappop(self.parked)
+            self.parked_keys.discard(k)
+            self._mark_ready(k)
+
+    def _dispatch(self, now: float) -> bool:
+        """Hand ready items to the pool while there is room; True if any was handed over."""
+        submitted = False
+        while self.running < self.concurrency and self.ready:
+            k = self.ready.popleft()
+            self.in_ready.discard(k)
+            wait = self.ready_in(k) if self.ready_in is not None else 0.0
+            if wait > DISPATCH_LEAD:
+                self._park(k, now + wait - DISPATCH_LEAD)
+                continue
+            pending = self.queues[k]
+            item = pending.popleft()
+            if not pending:
+                del self.queues[k]
+            self.buffered -= 1
+            self.in_flight[k] = self.in_flight.get(k, 0) + 1
+            self.running += 1
+            self.pool.submit(functools.partial(self._run, k, item))
+            submitted = True
+            if wait > 0:
+                # Dispatched ahead of its slot: the next item of this key is not looked at
+                # before that slot, so one thread waits for a host, not a whole batch.
+                self._park(k, now + wait)
+            else:
+                self._mark_ready(k)
+        return submitted
+
+    def _next_finished(self, submitted: bool) -> tuple[Hashable, Any] | None:
+        """A finished item's (key, result), or None to go round the loop again."""
+        if not self.exhausted and self.buffered < self.lookahead:
+            # More input to read: take a result if one is in, else go on reading. But first
+            # let the threads just handed work send their requests: reading ahead holds
+            # the GIL, and would otherwise keep them waiting for their turn (5 ms each).
+            if submitted:
+                time.sleep(0)
+            if self.running == 0:
+                return None
+            try:
+                return self.done.get_nowait()
+            except queue.Empty:
+                return None
+        timeout = max(0.0, self.parked[0][0] - time.monotonic()) if self.parked else None
+        if self.on_idle is not None and (timeout is None or timeout > 0) and self.done.empty():
+            self.on_idle()
+        if self.running == 0:
+            if timeout:
+                time.sleep(timeout)
+            return None
+        try:
+            return self.done.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _release(self, k: Hashable) -> None:
+        self.running -= 1
+        self.in_flight[k] -= 1
+        if not self.in_flight[k]:
+            del self.in_flight[k]
+        self._mark_ready(k)
+
+    def _park(self, k: Hashable, until: float) -> None:
+        self.sequence += 1
+        heapq.heappush(self.parked, (until, self.sequence, k))
+        self.parked_keys.add(k)
+
+    def _mark_ready(self, k: Hashable) -> None:
+        free = self.in_flight.get(k, 0) < self.per_key
+        if free and k in self.queues and k not in self.in_ready and k not in self.parked_keys:
+            self.ready.append(k)
+            self.in_ready.add(k)
+
+    def _run(self, k: Hashable, item: Any) -> None:
+        try:
+            self.done.put((k, self.work(item)))
         except BaseException as exc:
             # Re-raised in the consumer's thread, where someone can handle it.
-            done.put((k, _Failure(exc)))
-
-    pool = _DaemonPool(concurrency, "linkcheck")
-    try:
-        while True:
-            # A batch at a time, so the first requests go out while the input is still read,
-            # and the very first ones one by one: they go out as soon as they are read (from a
-            # pipe, the next ones may not even be there yet).
-            if on_idle is not None and not exhausted and buffered < lookahead:
-                # Reading the input may block (a pipe): what was written so far goes out first.
-                on_idle()
-            for _ in range(READ_BATCH if read_so_far >= READ_BATCH else 1):
-                if exhausted or buffered >= lookahead:
-                    break
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                k = key(item)
-                queues.setdefault(k, deque()).append(item)
-                buffered += 1
-                read_so_far += 1
-                mark_ready(k)
-
-            now = time.monotonic()
-            while parked and parked[0][0] <= now:
-                _, _, k = heapq.heappop(parked)
-                parked_keys.discard(k)
-                mark_ready(k)
-
-            submitted = False
-            while running < concurrency and ready:
-                k = ready.popleft()
-                in_ready.discard(k)
-                wait = ready_in(k) if ready_in is not None else 0.0
-                if wait > DISPATCH_LEAD:
-                    park(k, now + wait - DISPATCH_LEAD)
-                    continue
-                pending = queues[k]
-                item = pending.popleft()
-                if not pending:
-                    del queues[k]
-                buffered -= 1
-                in_flight[k] = in_flight.get(k, 0) + 1
-                running += 1
-                pool.submit(functools.partial(run, k, item))
-                submitted = True
-                if wait > 0:
-                    # Dispatched ahead of its slot: the next item of this key is not looked at
-                    # before that slot, so one thread waits for a host, not a whole batch.
-                    park(k, now + wait)
-                else:
-                    mark_ready(k)
-
-            if running == 0 and not queues and exhausted:
-                return
-            if not exhausted and buffered < lookahead:
-                # More input to read: take a result if one is in, else go on reading. But first
-                # let the threads just handed work send their requests: reading ahead holds
-                # the GIL, and would otherwise keep them waiting for their turn (5 ms each).
-                if submitted:
-                    time.sleep(0)
-                if running == 0:
-                    continue
-                try:
-                    k, result = done.get_nowait()
-                except queue.Empty:
-                    continue
-            else:
-                timeout = max(0.0, parked[0][0] - time.monotonic()) if parked else None
-                if on_idle is not None and (timeout is None or timeout > 0) and done.empty():
-                    on_idle()
-                if running == 0:
-                    if timeout:
-                        time.sleep(timeout)
-                    continue
-                try:
-                    k, result = done.get(timeout=timeout)
-                except queue.Empty:
-                    continue
-            running -= 1
-            in_flight[k] -= 1
-            if not in_flight[k]:
-                del in_flight[k]
-            mark_ready(k)
-            if isinstance(result, _Failure):
-                raise result.exc
-            yield result
-    finally:
-        # The threads are told to stop, never waited for: after an interruption (Ctrl-C, a
-        # consumer that stopped early) the checks in flight end by their own deadline, and the
-        # caller reports what it has without sitting them out.
-        pool.shutdown()
+            self.done.put((k, _Failure(exc)))

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import select
 import selectors
 import signal
 import sys
@@ -29,9 +30,9 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from .addresses import Target
 from .config import CheckerConfig
 from .engine import check_many_keyed, check_many_parsed, target_or_none
-from .guard import Target
 from .outcomes import CheckResult, Outcome
 
 K = TypeVar("K")
@@ -315,26 +316,30 @@ def _parsed_item(
     return sequence, url, None if parsed is None else Target(*parsed)
 
 
-def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this worker if the parent dies (even by SIGKILL).
+def _end_with_parent(results_fd: int) -> None:
+    """End this worker as soon as nobody reads its results: its parent is gone (even by SIGKILL).
 
-    Without it an orphaned worker would go on checking until it next tried to report a result.
+    Only the parent holds the read end of the results pipe, and poll() reports the write end's
+    error (POLLERR on Linux, POLLHUP on the BSDs) once that is closed, at once if it already
+    is. A thread waits for it without holding the GIL; otherwise an orphaned worker would go on
+    checking until it next tried to write a result (up to a deadline later). POLLNVAL, the
+    worker closing the pipe itself at the end, just ends the watch.
     """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
 
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:
-        os._exit(0)  # The parent died before the request was made.
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(results_fd, 0)  # Errors and hang-ups are reported whatever is asked.
+        for _, events in poller.poll():
+            if events & (select.POLLERR | select.POLLHUP):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="linkcheck-parent", daemon=True).start()
 
 
 def _worker_main(read_fd: int, write_fd: int, config: CheckerConfig, *, close: list[int]) -> int:
     """A worker: check the links that come in, write each result out as soon as it is known."""
     try:
-        _die_with_parent()
+        _end_with_parent(write_fd)
         for fd in close:
             # The other workers' pipes: held open here, they would never see their input end.
             os.close(fd)

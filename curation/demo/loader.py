@@ -13,7 +13,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from curation import services
+from curation.catalog import services
+from curation.checker.urlnorm import normalize_url
 from curation.models import (
     Collection,
     CollectionItem,
@@ -23,7 +24,6 @@ from curation.models import (
     Resource,
     Topic,
 )
-from curation.urlnorm import normalize_url
 
 DEMO_FILE = Path(__file__).with_name("deep_learning.json")
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from curation.search import SEARCH_INDEX_NAME, SEARCH_VECTOR_SQL
+from curation.catalog.search import SEARCH_INDEX_NAME, SEARCH_VECTOR_SQL
 
 
 def create_search_index(apps, schema_editor):

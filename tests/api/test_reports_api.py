@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 
 from api.reports import report_urlpatterns
 from curation.models import HealthState
-from curation.reports import Period, generate_link_report
+from curation.reports.generate import generate_link_report
+from curation.reports.periods import Period
 from tests.factories import (
     CuratorFactory,
     HealthTransitionFactory,

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from curation import tasks
+from curation import enqueue
 from curation.models import HealthState, PublicationStatus, Resource
 from tests.api.conftest import error_fields
 from tests.factories import CuratorFactory, ResourceFactory, TopicFactory, UserFactory
@@ -170,23 +170,28 @@ def test_archive_takes_a_resource_out_of_the_public_list(curator_api, api):
     assert api.get(LIST).json()["results"] == []
 
 
-def test_check_now_answers_202_and_enqueues(curator_api, monkeypatch):
-    asked = []
-    monkeypatch.setattr(tasks, "enqueue_checks", lambda ids: asked.append(list(ids)) or 1)
+def test_check_now_answers_202_and_enqueues(
+    curator_api, broker_messages, django_capture_on_commit_callbacks
+):
     resource = ResourceFactory()
-    response = curator_api.post(f"{LIST}{resource.pk}/check/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = curator_api.post(f"{LIST}{resource.pk}/check/")
     assert response.status_code == 202
     assert response.json() == {"queued": 1}
-    assert asked == [[resource.pk]]
+    [(task, kwargs)] = broker_messages()
+    assert task == enqueue.CHECK_RESOURCES
+    assert [pk for pk, _token in kwargs["items"]] == [resource.pk]
+    assert kwargs["source"] == "manual"
 
 
-def test_refresh_metadata_answers_202_and_enqueues(curator_api, monkeypatch):
-    asked = []
-    monkeypatch.setattr(tasks, "enqueue_metadata_refresh", lambda ids: asked.append(list(ids)) or 1)
+def test_refresh_metadata_answers_202_and_enqueues(
+    curator_api, broker_messages, django_capture_on_commit_callbacks
+):
     resource = ResourceFactory()
-    response = curator_api.post(f"{LIST}{resource.pk}/refresh-metadata/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = curator_api.post(f"{LIST}{resource.pk}/refresh-metadata/")
     assert response.status_code == 202
-    assert asked == [[resource.pk]]
+    assert broker_messages() == [(enqueue.REFRESH_METADATA, {"resource_id": resource.pk})]
 
 
 def test_check_now_is_refused_to_the_public(api):

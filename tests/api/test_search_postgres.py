@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from curation import selectors
+from curation.catalog import selectors
+from curation.catalog.search import SEARCH_INDEX_NAME
 from curation.models import Resource
-from curation.search import SEARCH_INDEX_NAME
 from tests.factories import ResourceFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -11,9 +11,10 @@ import subprocess
 import pytest
 import requests
 
+from curation.checker.addresses import address_refusal
 from curation.checker.engine import check_url
 from curation.checker.errors import ForbiddenTarget
-from curation.checker.guard import address_refusal, build_session
+from curation.checker.guard import build_session
 from curation.checker.outcomes import Outcome
 from tests.checker.conftest import FakeResolver, config_for
 from tests.checker.servers import CountingListener, page, redirect

@@ -7,8 +7,9 @@ import socket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from curation.checker.addresses import _CANONICAL_IPV4, _looks_like_numeric_ipv4
 from curation.checker.engine import check_url
-from curation.checker.guard import _CANONICAL_IPV4, _looks_like_numeric_ipv4, build_session
+from curation.checker.guard import build_session
 from curation.checker.htmlscan import MAX_TEXT_CHARS, _Scanner, scan_html
 from curation.checker.outcomes import CheckResult, Outcome
 from tests.checker.conftest import FakeResolver, config_for

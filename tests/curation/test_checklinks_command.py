@@ -278,3 +278,27 @@ def test_an_unknown_topic_slug_is_a_usage_error():
         call_command("checklinks", "--topic", "no-such-topic", stdout=io.StringIO())
 
     assert caught.value.returncode == 2
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_catalogue_mode_shares_the_workers_politeness_through_redis(
+    site, settings, redis_url, redis_client
+):
+    from curation.models import LinkCheck
+    from tests.factories import ResourceFactory
+
+    settings.CELERY_BROKER_IS_REDIS = True
+    settings.REDIS_URL = redis_url
+    settings.LINKCHECK_PER_HOST_INTERVAL = 60
+    resource = ResourceFactory(url=site.url("/ok"), status="published")
+    pattern = f"syllabus:linkcheck:*{site.host_port.split(':')[-1]}*"
+    redis_client.delete(*redis_client.keys(pattern) or ["-"])
+    code, _ = run("--all", "--format", "json")
+    assert code == 0
+    assert LinkCheck.objects.get(resource=resource).source == "command"
+    # The next start to this host is held in Redis, where every worker reads it: a worker
+    # checking the same host now waits the interval instead of doubling the rate.
+    next_keys = [k for k in redis_client.keys(pattern) if k.endswith(b":next")]
+    assert next_keys and all(redis_client.pttl(k) > 0 for k in next_keys)
+    redis_client.delete(*redis_client.keys(pattern))

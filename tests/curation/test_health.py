@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curation import health
-from curation.health import (
+from curation.checker.outcomes import Outcome
+from curation.health import rules
+from curation.health.rules import (
     BROKEN,
     HEALTHY,
     MOVED,
@@ -132,7 +133,7 @@ TABLE = [
         [UNVERIFIABLE],
         "uncheckable-target",
     ),
-    ("a check error changes nothing", SUSPECT, [health.CHECK_ERROR], [SUSPECT], "check-error"),
+    ("a check error changes nothing", SUSPECT, [Outcome.CHECK_ERROR], [SUSPECT], "check-error"),
     ("an unknown outcome is a check error", HEALTHY, ["martian"], [HEALTHY], "check-error"),
 ]
 
@@ -246,22 +247,22 @@ def test_thresholds_come_from_the_policy():
 
 def test_jitter_spreads_within_bounds():
     rng = random.Random(4)
-    times = {health.next_check_time(T0, timedelta(days=10), jitter=0.1, rng=rng) for _ in range(50)}
+    times = {rules.next_check_time(T0, timedelta(days=10), jitter=0.1, rng=rng) for _ in range(50)}
     assert len(times) > 40
     assert all(T0 + timedelta(days=9) <= t <= T0 + timedelta(days=11) for t in times)
 
 
-@given(st.lists(st.sampled_from(sorted(health.OUTCOME_CLASSES)), min_size=1, max_size=30))
+@given(st.lists(st.sampled_from(sorted(rules.OUTCOME_CLASSES)), min_size=1, max_size=30))
 def test_blocked_never_causes_broken(outcomes):
     verdicts = run(outcomes)
     for verdict, outcome in zip(verdicts, outcomes, strict=True):
-        if outcome in ("blocked", health.CHECK_ERROR) and verdict.changed:
+        if outcome in ("blocked", Outcome.CHECK_ERROR) and verdict.changed:
             assert verdict.after.state != BROKEN
         if verdict.after.state == BROKEN:
             assert verdict.after.consecutive_failures >= POLICY.broken_min_failures
 
 
-@given(st.lists(st.sampled_from(sorted(health.OUTCOME_CLASSES)), min_size=1, max_size=30))
+@given(st.lists(st.sampled_from(sorted(rules.OUTCOME_CLASSES)), min_size=1, max_size=30))
 def test_a_success_always_means_healthy(outcomes):
     for verdict, outcome in zip(run(outcomes), outcomes, strict=True):
         if outcome == "ok":

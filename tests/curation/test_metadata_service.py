@@ -6,7 +6,7 @@ import socket
 import pytest
 from django.utils import timezone
 
-from curation import metadata_service
+from curation.metadata import services as metadata_service
 from curation.models import MetadataSuggestion, SuggestionStatus
 from tests.factories import ResourceFactory
 

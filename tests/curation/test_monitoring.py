@@ -8,8 +8,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from curation import monitoring
+from curation.catalog.services import DuplicateResource
 from curation.checker.outcomes import Hop
+from curation.health import actions, checking, dispatch, recording, retention
 from curation.models import (
     CheckerIncident,
     HealthState,
@@ -18,7 +19,6 @@ from curation.models import (
     PublicationStatus,
     Resource,
 )
-from curation.services import DuplicateResource
 from tests.factories import LinkCheckFactory, ResourceFactory
 from tests.integration.support import (
     allow_loopback,
@@ -41,7 +41,7 @@ def _local_only(monkeypatch, settings, tmp_path):
 def record(resource, outcome, **kwargs):
     token = kwargs.pop("token", "")
     dispatched_at = kwargs.pop("dispatched_at", None)
-    return monitoring.record_check(
+    return recording.record_check(
         resource.pk,
         result=result(outcome, url=resource.url, **kwargs),
         source="scheduled",
@@ -112,7 +112,7 @@ def test_an_older_result_never_overwrites_a_newer_one():
     resource = ResourceFactory()
     now = timezone.now()
     record(resource, "ok")
-    old = monitoring.record_check(
+    old = recording.record_check(
         resource.pk,
         result=result("not_found", url=resource.url),
         source="command",
@@ -124,29 +124,21 @@ def test_an_older_result_never_overwrites_a_newer_one():
 
 
 def test_it_returns_none_when_the_resource_is_gone():
-    assert monitoring.record_check(987654, result=result("ok"), source="command") is None
-
-
-def test_the_services_module_delegates_record_check():
-    from curation import services
-
-    resource = ResourceFactory()
-    check = services.record_check(resource_id=resource.pk, result=result("ok"), source="command")
-    assert check.source == "command"
+    assert recording.record_check(987654, result=result("ok"), source="command") is None
 
 
 def test_bulk_recording_handles_two_results_for_one_resource_in_order():
     resource = ResourceFactory()
     base = timezone.now()
     entries = [
-        monitoring.CheckEntry(
+        recording.CheckEntry(
             resource.pk, result("not_found"), dispatch_token="a", checked_at=base
         ),
-        monitoring.CheckEntry(
+        recording.CheckEntry(
             resource.pk, result("ok"), dispatch_token="b", checked_at=base + timedelta(seconds=1)
         ),
     ]
-    checks = monitoring.record_checks(entries)
+    checks = recording.record_checks(entries)
     resource.refresh_from_db()
     assert all(c.counted for c in checks)
     assert resource.health == HealthState.HEALTHY
@@ -175,8 +167,8 @@ def test_due_resources_are_claimed_once():
     due = ResourceFactory.create_batch(3, next_check_at=None)
     ResourceFactory(next_check_at=timezone.now() + timedelta(days=1))
     ResourceFactory(next_check_at=None, status=PublicationStatus.ARCHIVED)
-    first = monitoring.claim_due_resources(limit=10)
-    second = monitoring.claim_due_resources(limit=10)
+    first = dispatch.claim_due_resources(limit=10)
+    second = dispatch.claim_due_resources(limit=10)
     assert sorted(pk for pk, _ in first) == sorted(r.pk for r in due)
     assert second == []
 
@@ -184,12 +176,12 @@ def test_due_resources_are_claimed_once():
 def test_an_expired_lease_makes_the_resource_due_again():
     resource = ResourceFactory(next_check_at=None)
     with time_machine.travel("2026-01-01 00:00Z", tick=False) as traveller:
-        assert [pk for pk, _ in monitoring.claim_due_resources(limit=5)] == [resource.pk]
+        assert [pk for pk, _ in dispatch.claim_due_resources(limit=5)] == [resource.pk]
         # The message was lost between the commit and the broker: nobody records a result.
         traveller.shift(timedelta(seconds=60))
-        assert monitoring.claim_due_resources(limit=5) == []
+        assert dispatch.claim_due_resources(limit=5) == []
         traveller.shift(timedelta(minutes=31))
-        assert [pk for pk, _ in monitoring.claim_due_resources(limit=5)] == [resource.pk]
+        assert [pk for pk, _ in dispatch.claim_due_resources(limit=5)] == [resource.pk]
 
 
 def test_dispatch_enqueues_each_due_resource_once_in_batches(
@@ -199,10 +191,10 @@ def test_dispatch_enqueues_each_due_resource_once_in_batches(
     ResourceFactory.create_batch(10, next_check_at=None)
     batches = []
     with django_capture_on_commit_callbacks(execute=True):
-        count = monitoring.dispatch_due_checks(enqueue=lambda items, at: batches.append(items))
+        count = dispatch.dispatch_due_checks(enqueue=lambda items, at: batches.append(items))
     # A doubled tick right after: nothing is due any more.
     with django_capture_on_commit_callbacks(execute=True):
-        again = monitoring.dispatch_due_checks(enqueue=lambda items, at: batches.append(items))
+        again = dispatch.dispatch_due_checks(enqueue=lambda items, at: batches.append(items))
     ids = [pk for batch in batches for pk, _ in batch]
     assert count == 10 and again == 0
     assert [len(b) for b in batches] == [4, 4, 2]
@@ -213,14 +205,14 @@ def test_dispatch_enqueues_each_due_resource_once_in_batches(
 def test_dispatch_respects_its_limit_and_leaves_the_rest_due(django_capture_on_commit_callbacks):
     ResourceFactory.create_batch(7, next_check_at=None)
     with django_capture_on_commit_callbacks(execute=True):
-        count = monitoring.dispatch_due_checks(enqueue=lambda items, at: None, limit=5)
+        count = dispatch.dispatch_due_checks(enqueue=lambda items, at: None, limit=5)
     assert count == 5
     assert Resource.objects.due_for_check(timezone.now()).count() == 2
 
 
 def test_recording_a_scheduled_check_releases_the_lease_and_reschedules():
     resource = ResourceFactory(next_check_at=None)
-    [(_pk, token)] = monitoring.claim_due_resources(limit=1)
+    [(_pk, token)] = dispatch.claim_due_resources(limit=1)
     record(resource, "ok", token=token)
     resource.refresh_from_db()
     assert resource.check_lease_until is None
@@ -233,7 +225,7 @@ def test_unrecorded_items_skip_done_tokens_and_deleted_rows():
     gone_id = gone.pk
     gone.delete()
     items = [(kept.pk, "t-kept"), (done.pk, "t-done"), (gone_id, "t-gone")]
-    assert monitoring.unrecorded_items(items) == [(kept.pk, "t-kept")]
+    assert dispatch.unrecorded_items(items) == [(kept.pk, "t-kept")]
 
 
 # --- Checking through the engine, and the offline guard ---------------------------------------
@@ -247,13 +239,58 @@ def test_check_and_record_checks_real_urls(settings, httpserver):
     allow_loopback(settings, *server_hosts(httpserver))
     alive = ResourceFactory(url=httpserver.url_for("/alive"), health=HealthState.UNKNOWN)
     gone = ResourceFactory(url=httpserver.url_for("/gone"), health=HealthState.HEALTHY)
-    count = monitoring.check_and_record([(alive.pk, "a"), (gone.pk, "b")])
+    count = checking.check_and_record([(alive.pk, "a"), (gone.pk, "b")])
     alive.refresh_from_db()
     gone.refresh_from_db()
     assert count == 2
     assert alive.health == HealthState.HEALTHY
     assert gone.health == HealthState.SUSPECT
     assert gone.last_status_code == 404
+
+
+def engine_bug(monkeypatch) -> None:
+    """Make the engine fail from the inside, the way a bug of ours would, on every page."""
+    from curation.checker import engine
+
+    def broken_classifier(*args, **kwargs):
+        raise RuntimeError("bug in the classifier")
+
+    monkeypatch.setattr(engine, "classify", broken_classifier)
+
+
+def test_an_engine_bug_is_a_check_error_that_leaves_health_unchanged(
+    settings, httpserver, monkeypatch, caplog
+):
+    httpserver.expect_request("/page").respond_with_data("fine", content_type="text/html")
+    allow_loopback(settings, *server_hosts(httpserver))
+    resource = ResourceFactory(url=httpserver.url_for("/page"), health=HealthState.SUSPECT)
+    first_failure = timezone.now() - timedelta(days=3)
+    Resource.objects.filter(pk=resource.pk).update(
+        consecutive_failures=2, first_failure_at=first_failure
+    )
+    engine_bug(monkeypatch)
+    assert checking.check_and_record([(resource.pk, "tok")]) == 1
+    resource.refresh_from_db()
+    check = LinkCheck.objects.get(resource=resource)
+    assert (check.outcome, check.rule) == ("check_error", "unexpected-error")
+    assert "RuntimeError: bug in the classifier" in check.error
+    assert resource.health == HealthState.SUSPECT
+    assert resource.consecutive_failures == 2
+    assert resource.first_failure_at == first_failure
+    assert HealthTransition.objects.count() == 0
+    assert "unexpected error checking" in caplog.text
+
+
+def test_check_errors_say_nothing_about_the_network():
+    from curation.checker.outcomes import CheckResult, Outcome
+
+    errors = [
+        CheckResult(url=f"https://host{i}.example/", outcome=Outcome.CHECK_ERROR) for i in range(6)
+    ]
+    dead = [CheckResult(url="https://dead.example/", outcome=Outcome.CONNECTION_ERROR)]
+    verdict = checking.assess_network([*errors, *dead], canary_check=None)
+    assert not verdict.offline
+    assert not verdict.reached_network  # so an open incident is not closed by them either
 
 
 def dead_hosts(settings, count: int) -> list[Resource]:
@@ -269,8 +306,8 @@ def dead_hosts(settings, count: int) -> list[Resource]:
 
 def test_with_the_network_to_every_host_failing_no_state_changes(settings):
     resources = dead_hosts(settings, 6)
-    items = monitoring.claim_due_resources(limit=10)
-    monitoring.check_and_record(items, dispatched_at=timezone.now())
+    items = dispatch.claim_due_resources(limit=10)
+    checking.check_and_record(items, dispatched_at=timezone.now())
     for resource in resources:
         resource.refresh_from_db()
         assert resource.health == HealthState.HEALTHY
@@ -288,7 +325,7 @@ def test_with_the_network_to_every_host_failing_no_state_changes(settings):
 
 def test_a_few_dead_hosts_are_not_an_outage(settings):
     resources = dead_hosts(settings, 2)
-    monitoring.check_and_record([(r.pk, f"t{r.pk}") for r in resources])
+    checking.check_and_record([(r.pk, f"t{r.pk}") for r in resources])
     assert CheckerIncident.objects.count() == 0
     assert set(Resource.objects.values_list("health", flat=True)) == {HealthState.SUSPECT}
 
@@ -298,7 +335,7 @@ def test_a_canary_that_answers_proves_the_network_works(settings, httpserver):
     resources = dead_hosts(settings, 6)
     settings.LINKCHECK_ALLOWED_INTERNAL_HOSTS |= server_hosts(httpserver)
     settings.MONITOR_CANARY_URLS = [httpserver.url_for("/canary")]
-    monitoring.check_and_record([(r.pk, f"t{r.pk}") for r in resources])
+    checking.check_and_record([(r.pk, f"t{r.pk}") for r in resources])
     assert CheckerIncident.objects.count() == 0
     assert set(Resource.objects.values_list("health", flat=True)) == {HealthState.SUSPECT}
 
@@ -308,12 +345,12 @@ def test_dead_canaries_mark_the_run_offline_and_a_good_run_ends_the_incident(set
     resources = dead_hosts(settings, 1)
     settings.MONITOR_CANARY_URLS = ["http://127.0.0.20:9/canary"]
     settings.LINKCHECK_ALLOWED_INTERNAL_HOSTS |= {"127.0.0.20:9", *server_hosts(httpserver)}
-    monitoring.check_and_record([(resources[0].pk, "t1")])
+    checking.check_and_record([(resources[0].pk, "t1")])
     resources[0].refresh_from_db()
     assert resources[0].health == HealthState.HEALTHY
     assert CheckerIncident.objects.get().ended_at is None
     alive = ResourceFactory(url=httpserver.url_for("/alive"))
-    monitoring.check_and_record([(alive.pk, "t2")])
+    checking.check_and_record([(alive.pk, "t2")])
     assert CheckerIncident.objects.get().ended_at is not None
 
 
@@ -326,7 +363,7 @@ def test_snoozing_a_broken_link_marks_it_not_broken_and_keeps_it_so():
         consecutive_failures=5,
         first_failure_at=timezone.now() - timedelta(days=10),
     )
-    monitoring.snooze_resource(resource.pk, until=timezone.now() + timedelta(days=30))
+    actions.snooze_resource(resource.pk, until=timezone.now() + timedelta(days=30))
     record(resource, "not_found")
     resource.refresh_from_db()
     assert resource.health == HealthState.SUSPECT
@@ -339,7 +376,7 @@ def test_applying_a_moved_address_keeps_the_old_one_in_history():
     resource = ResourceFactory(url="https://old.example/page")
     for _ in range(2):
         record(resource, "redirected", final_url="https://new.example/page")
-    monitoring.apply_suggested_url(resource.pk, by="curator1")
+    actions.apply_suggested_url(resource.pk, by="curator1")
     resource.refresh_from_db()
     assert resource.url == "https://new.example/page"
     assert resource.normalized_url.startswith("https://new.example/")
@@ -356,13 +393,13 @@ def test_applying_a_move_onto_an_existing_resource_is_refused():
     for _ in range(2):
         record(resource, "redirected", final_url="https://new.example/page")
     with pytest.raises(DuplicateResource):
-        monitoring.apply_suggested_url(resource.pk)
+        actions.apply_suggested_url(resource.pk)
 
 
 def test_applying_without_a_confirmed_move_is_refused():
     resource = ResourceFactory()
-    with pytest.raises(monitoring.MonitoringError):
-        monitoring.apply_suggested_url(resource.pk)
+    with pytest.raises(actions.MonitoringError):
+        actions.apply_suggested_url(resource.pk)
 
 
 # --- Retention ------------------------------------------------------------------------------
@@ -381,7 +418,7 @@ def test_pruning_keeps_transition_evidence_and_the_newest_checks():
         link_check=evidence,
     )  # fmt: skip
     recent = LinkCheckFactory(resource=resource, checked_at=now)
-    deleted = monitoring.prune_checks(older_than_days=90, keep_per_resource=2)
+    deleted = retention.prune_checks(older_than_days=90, keep_per_resource=2)
     remaining = set(LinkCheck.objects.values_list("pk", flat=True))
     # Newest two are `recent` and old[0]; evidence survives whatever its age.
     assert remaining == {recent.pk, old[0].pk, evidence.pk}
@@ -393,4 +430,4 @@ def test_pruning_with_no_per_resource_floor_deletes_every_old_unreferenced_check
     LinkCheckFactory.create_batch(
         3, resource=resource, checked_at=timezone.now() - timedelta(days=100)
     )
-    assert monitoring.prune_checks(older_than_days=90, keep_per_resource=0) == 3
+    assert retention.prune_checks(older_than_days=90, keep_per_resource=0) == 3

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
-from curation import monitoring
 from curation.checker.outcomes import Hop
+from curation.health import recording
 from curation.models import CheckerIncident, HealthState, HealthTransition, Resource
 from tests.factories import ResourceFactory
 from tests.integration.support import result
@@ -16,7 +16,7 @@ def moved_resource() -> Resource:
     resource = ResourceFactory(url="https://old.example/page")
     hops = [Hop("https://old.example/page", 301), Hop("https://new.example/page", 200)]
     for _ in range(2):
-        monitoring.record_check(
+        recording.record_check(
             resource.pk,
             result=result(
                 "redirected", url=resource.url, final_url="https://new.example/page", redirects=hops

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from curation import monitoring
+from curation.health import dispatch
 from curation.models import Resource
 from tests.factories import ResourceFactory
 
@@ -55,7 +55,7 @@ def test_two_dispatchers_at_once_enqueue_each_due_resource_once(settings):
         with lock:
             enqueued.extend(pk for pk, _ in items)
 
-    counts = run_in_parallel(2, lambda: monitoring.dispatch_due_checks(enqueue=enqueue))
+    counts = run_in_parallel(2, lambda: dispatch.dispatch_due_checks(enqueue=enqueue))
     assert sum(counts) == DUE
     assert len(enqueued) == DUE
     assert Counter(enqueued).most_common(1)[0][1] == 1
@@ -72,7 +72,7 @@ def test_a_dispatcher_skips_rows_another_holds_instead_of_waiting():
 
     def slow_dispatcher():
         with transaction.atomic():
-            held.extend(pk for pk, _ in monitoring.claim_due_resources(limit=4))
+            held.extend(pk for pk, _ in dispatch.claim_due_resources(limit=4))
             holding.set()
             # Still inside the transaction: the four rows stay locked until we commit.
             release.wait(timeout=30)
@@ -82,7 +82,7 @@ def test_a_dispatcher_skips_rows_another_holds_instead_of_waiting():
     try:
         assert holding.wait(timeout=30)
         assert connection.vendor == "postgresql"
-        other = [pk for pk, _ in monitoring.claim_due_resources(limit=10)]
+        other = [pk for pk, _ in dispatch.claim_due_resources(limit=10)]
     finally:
         release.set()
         thread.join(timeout=30)

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from curation.checker.outcomes import Outcome
 from curation.models import HealthState, PublicationStatus
-from curation.reports import Period, build_report_data, current_period, period_ending_at
+from curation.reports.build import build_report_data
+from curation.reports.periods import Period, current_period, period_ending_at
 from tests.factories import (
     CheckerIncidentFactory,
     CollectionFactory,
@@ -334,6 +336,30 @@ def test_incidents_in_the_period_and_the_checks_that_ran_are_counted():
     assert data["checks"]["not_counted"] == 1
     assert data["checks"]["failing"] == 1
     assert data["changed"] is True
+
+
+def test_a_period_with_check_errors_reports_how_many_there_were():
+    resource = ResourceFactory()
+    LinkCheckFactory.create_batch(
+        2, resource=resource, checked_at=DURING, outcome=Outcome.CHECK_ERROR, counted=False
+    )
+    LinkCheckFactory(resource=resource, checked_at=DURING, outcome=Outcome.OK)
+    LinkCheckFactory(  # the next period's
+        resource=resource, checked_at=END, outcome=Outcome.CHECK_ERROR, counted=False
+    )
+
+    checks = build()["checks"]
+
+    assert checks["check_errors"] == 2
+    assert checks["total"] == 3
+    assert checks["failing"] == 0  # our failure is not the link's
+
+
+def test_a_period_without_check_errors_reports_zero():
+    resource = ResourceFactory()
+    LinkCheckFactory(resource=resource, checked_at=DURING, outcome=Outcome.TIMEOUT)
+
+    assert build()["checks"]["check_errors"] == 0
 
 
 def test_an_empty_period_honestly_says_nothing_changed_and_that_nothing_was_checked():

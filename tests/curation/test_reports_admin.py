@@ -8,9 +8,9 @@ import pytest
 from django.contrib import admin
 from django.urls import path
 
-import curation.admin_reports  # noqa: F401  (registers LinkReport until curation.admin imports it)
 from curation.models import HealthState, LinkReport
-from curation.reports import Period, generate_link_report
+from curation.reports.generate import generate_link_report
+from curation.reports.periods import Period
 from tests.factories import (
     CuratorFactory,
     HealthTransitionFactory,

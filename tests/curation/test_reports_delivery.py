@@ -15,13 +15,16 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from curation import enqueue
 from curation.models import HealthState, LinkReport, ReportStatus
-from curation.report_delivery import deliver_report, generate_and_deliver
-from curation.report_schedule import REPORT_SCHEDULE_NAME, ensure_report_schedule
-from curation.report_tasks import REPORT_TASK_NAME, generate_link_report_task
-from curation.reports import Period, claim_report, generate_link_report
+from curation.reports import generate
+from curation.reports.delivery import deliver_report, generate_and_deliver
+from curation.reports.generate import claim_report, generate_link_report
+from curation.reports.periods import Period
+from curation.schedules import REPORT_SCHEDULE_NAME, ensure_default_schedules
+from curation.tasks import generate_link_report_task
 from tests.factories import (
     CuratorFactory,
     HealthTransitionFactory,
@@ -94,20 +97,18 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_over(settings):
 
 @pytest.mark.django_db
 def test_a_failed_report_is_marked_failed_and_retried_by_the_next_trigger(monkeypatch):
-    import curation.reports as reports
-
     def explode(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    original = reports.build_report_data
-    monkeypatch.setattr(reports, "build_report_data", explode)
+    original = generate.build_report_data
+    monkeypatch.setattr(generate, "build_report_data", explode)
     with pytest.raises(RuntimeError):
         generate_link_report(period=PERIOD)
     failed = LinkReport.objects.get()
     assert failed.status == ReportStatus.FAILED
     assert "database went away" in failed.error
 
-    monkeypatch.setattr(reports, "build_report_data", original)
+    monkeypatch.setattr(generate, "build_report_data", original)
     retried = generate_link_report(period=PERIOD)
 
     assert retried.created is True
@@ -371,30 +372,26 @@ def test_the_task_generates_and_emails_the_current_report(time_machine, mailoutb
 
 @pytest.mark.django_db
 def test_the_schedule_is_created_once_and_a_curators_edits_are_kept(settings):
-    task, created = ensure_report_schedule()
-    assert created is True
-    assert task.task == REPORT_TASK_NAME
+    assert REPORT_SCHEDULE_NAME in ensure_default_schedules()
+    task = PeriodicTask.objects.get(name=REPORT_SCHEDULE_NAME)
+    assert task.task == enqueue.GENERATE_LINK_REPORT
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "6", "1")
 
     task.crontab = None
     task.enabled = False
-    from django_celery_beat.models import IntervalSchedule
-
     task.interval = IntervalSchedule.objects.create(every=3, period=IntervalSchedule.DAYS)
     task.save()
     settings.REPORT_SCHEDULE_CRONTAB = "30 7 * * 5"
 
-    again, created_again = ensure_report_schedule()
+    assert REPORT_SCHEDULE_NAME not in ensure_default_schedules()
 
-    assert created_again is False
-    again.refresh_from_db()
+    again = PeriodicTask.objects.get(name=REPORT_SCHEDULE_NAME)
     assert again.enabled is False
     assert again.interval.every == 3
-    assert PeriodicTask.objects.filter(name=REPORT_SCHEDULE_NAME).count() == 1
+    assert again.crontab is None
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.curation.test_reports_admin")
 def test_the_email_links_to_the_report_in_the_admin_when_the_base_url_is_set(settings, mailoutbox):
     settings.REPORT_BASE_URL = "https://syllabus.example.test"
     something_broke()

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curation.report_delivery import render_report_email
-from curation.report_formats import md_escape, render, render_health_chart
+from curation.reports.chart import render_health_chart
+from curation.reports.delivery import render_report_email
+from curation.reports.formats import render
+from curation.reports.markdown import md_escape
 from tests.factories import LinkReportFactory
 
 END = datetime(2026, 11, 23, tzinfo=UTC)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from curation.checker.outcomes import CheckResult, Hop, Outcome
+from curation.health.recording import record_check
 from curation.models import HealthState, LinkReport, PublicationStatus
-from curation.monitoring import record_check
-from curation.report_tasks import generate_link_report_task
+from curation.tasks import generate_link_report_task
 from tests.factories import (
     CollectionFactory,
     CuratorFactory,

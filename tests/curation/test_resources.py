@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from curation import services
+from curation.catalog import services
 from curation.models import Resource
 from tests.factories import ResourceFactory
 

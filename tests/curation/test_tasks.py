@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 import uuid
 
 import pytest
@@ -11,9 +9,10 @@ from django.core.management import call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from config.celery import app
-from curation import monitoring, tasks
+from curation import enqueue, tasks
+from curation.health import dispatch
 from curation.models import HealthState, LinkCheck
-from curation.schedules import ensure_default_schedules
+from curation.schedules import default_schedules, ensure_default_schedules
 from tests.factories import ResourceFactory
 from tests.integration.support import (
     allow_loopback,
@@ -33,13 +32,6 @@ def _eager(monkeypatch, settings, tmp_path):
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
-def without_metadata_service(monkeypatch):
-    import curation
-
-    monkeypatch.setitem(sys.modules, tasks.METADATA_SERVICE, None)
-    monkeypatch.delattr(curation, "metadata_service", raising=False)
 
 
 @pytest.fixture
@@ -68,7 +60,7 @@ def test_a_task_that_keeps_killing_its_worker_is_recorded_as_a_check_error(setti
     resource = ResourceFactory(url=site.url_for("/ok"), health=HealthState.SUSPECT)
     task_id = str(uuid.uuid4())
     for _ in range(3):  # three deliveries that died before recording anything
-        monitoring.count_delivery(f"{task_id}:0")
+        dispatch.count_delivery(f"{task_id}:0")
     tasks.check_resources_task.apply(kwargs={"items": [[resource.pk, "tok"]]}, task_id=task_id)
     check = LinkCheck.objects.get(resource=resource)
     resource.refresh_from_db()
@@ -82,7 +74,7 @@ def test_a_task_that_keeps_killing_its_worker_is_recorded_as_a_check_error(setti
 def test_a_redelivered_batch_is_split_so_one_bad_url_cannot_sink_the_others(site):
     resources = [ResourceFactory(url=site.url_for(f"/ok?n={index}")) for index in range(3)]
     task_id = str(uuid.uuid4())
-    monitoring.count_delivery(f"{task_id}:0")  # the first delivery died
+    dispatch.count_delivery(f"{task_id}:0")  # the first delivery died
     items = [[r.pk, f"tok-{r.pk}"] for r in resources]
     tasks.check_resources_task.apply(kwargs={"items": items}, task_id=task_id)
     assert LinkCheck.objects.filter(outcome="ok").count() == 3
@@ -100,7 +92,7 @@ def test_redelivery_after_a_recorded_batch_does_nothing(site):
 def test_check_now_enqueues_after_commit(site, django_capture_on_commit_callbacks):
     resource = ResourceFactory(url=site.url_for("/ok"))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert tasks.enqueue_checks([resource.pk, 999999]) == 1
+        assert enqueue.enqueue_checks([resource.pk, 999999]) == 1
     assert LinkCheck.objects.count() == 0  # nothing ran before the commit
     for callback in callbacks:
         callback()
@@ -116,39 +108,50 @@ def test_the_dispatcher_task_checks_what_is_due(site, django_capture_on_commit_c
     assert due.checks.get().source == "scheduled"
 
 
-def test_a_new_resource_gets_its_first_check(site, django_capture_on_commit_callbacks, monkeypatch):
-    without_metadata_service(monkeypatch)
-    resource = ResourceFactory(url=site.url_for("/ok"), health=HealthState.UNKNOWN)
+def test_a_new_resource_gets_its_first_check_and_its_metadata(
+    site, django_capture_on_commit_callbacks
+):
+    site.expect_request("/described").respond_with_data(
+        "<html><head><title>Kernels, explained</title></head><body>hi</body></html>",
+        content_type="text/html",
+    )
+    resource = ResourceFactory(
+        url=site.url_for("/described"), title="", health=HealthState.UNKNOWN
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.enqueue_new_resource_work(resource.pk)
+        enqueue.enqueue_new_address_work(resource.pk)
     resource.refresh_from_db()
     assert resource.health == HealthState.HEALTHY
+    assert resource.title == "Kernels, explained"
+    assert resource.metadata_fetched_at is not None
 
 
-def test_metadata_refresh_is_skipped_with_a_log_when_the_service_is_missing(monkeypatch, caplog):
-    without_metadata_service(monkeypatch)
-    with caplog.at_level(logging.ERROR, logger="curation.tasks"):
-        outcome = tasks.refresh_metadata_task.apply(args=[1])
+def test_the_metadata_task_fills_blank_fields_through_the_service(site):
+    site.expect_request("/page").respond_with_data(
+        '<html lang="fr"><head><title>Les noyaux</title>'
+        '<meta name="description" content="Un guide."></head><body>x</body></html>',
+        content_type="text/html",
+    )
+    resource = ResourceFactory(url=site.url_for("/page"), title="Mine", description="")
+    outcome = tasks.refresh_metadata_task.apply(args=[resource.pk])
+    resource.refresh_from_db()
+    assert outcome.result == ["description", "language"]
+    assert (resource.title, resource.description, resource.language) == (
+        "Mine",
+        "Un guide.",
+        "fr",
+    )
+
+
+def test_the_metadata_task_returns_quietly_when_the_resource_is_gone():
+    outcome = tasks.refresh_metadata_task.apply(args=[424242])
     assert outcome.successful()
-    assert "metadata refresh of resource 1 skipped" in caplog.text
+    assert outcome.result is None
 
 
-def test_metadata_refresh_calls_the_service(monkeypatch):
-    calls = []
-    fake = type(sys)("curation.metadata_service")
-    fake.refresh_metadata = calls.append
-    monkeypatch.setitem(sys.modules, tasks.METADATA_SERVICE, fake)
-    import curation
-
-    monkeypatch.setattr(curation, "metadata_service", fake, raising=False)
-    tasks.refresh_metadata_task.apply(args=[7])
-    assert calls == [7]
-
-
-def test_enqueue_metadata_refresh_counts_existing_resources(monkeypatch):
-    without_metadata_service(monkeypatch)
-    resource = ResourceFactory()
-    assert tasks.enqueue_metadata_refresh([resource.pk, 999999]) == 1
+def test_enqueue_metadata_refresh_counts_existing_resources(site):
+    resource = ResourceFactory(url=site.url_for("/ok"))
+    assert enqueue.enqueue_metadata_refresh([resource.pk, 999999]) == 1
 
 
 # --- Delivery counting ---------------------------------------------------------------------------
@@ -156,8 +159,8 @@ def test_enqueue_metadata_refresh_counts_existing_resources(monkeypatch):
 
 def test_deliveries_are_counted_per_key():
     key = str(uuid.uuid4())
-    assert [monitoring.count_delivery(key) for _ in range(3)] == [1, 2, 3]
-    assert monitoring.count_delivery(key + "-other") == 1
+    assert [dispatch.count_delivery(key) for _ in range(3)] == [1, 2, 3]
+    assert dispatch.count_delivery(key + "-other") == 1
 
 
 @pytest.mark.redis
@@ -165,17 +168,18 @@ def test_deliveries_are_counted_in_redis_when_it_is_the_broker(settings, redis_u
     settings.CELERY_BROKER_IS_REDIS = True
     settings.REDIS_URL = redis_url
     key = str(uuid.uuid4())
-    assert [monitoring.count_delivery(key) for _ in range(2)] == [1, 2]
-    assert int(redis_client.get(monitoring.DELIVERY_KEY_PREFIX + key)) == 2
-    assert redis_client.ttl(monitoring.DELIVERY_KEY_PREFIX + key) > 0
-    redis_client.delete(monitoring.DELIVERY_KEY_PREFIX + key)
+    assert [dispatch.count_delivery(key) for _ in range(2)] == [1, 2]
+    assert int(redis_client.get(dispatch.DELIVERY_KEY_PREFIX + key)) == 2
+    assert redis_client.ttl(dispatch.DELIVERY_KEY_PREFIX + key) > 0
+    redis_client.delete(dispatch.DELIVERY_KEY_PREFIX + key)
 
 
 # --- Schedules and commands -------------------------------------------------------------------
 
 
 def test_default_schedules_are_created_once_and_never_overwritten():
-    assert len(ensure_default_schedules()) == 2
+    assert ensure_default_schedules() == [s.name for s in default_schedules()]
+    assert PeriodicTask.objects.count() == 4
     dispatcher = PeriodicTask.objects.get(task="curation.dispatch_due_checks")
     # A curator slows the dispatcher down and disables pruning in the admin.
     slower, _ = IntervalSchedule.objects.get_or_create(every=300, period=IntervalSchedule.SECONDS)
@@ -186,13 +190,15 @@ def test_default_schedules_are_created_once_and_never_overwritten():
     dispatcher.refresh_from_db()
     assert dispatcher.interval.every == 300
     assert not PeriodicTask.objects.get(task="curation.prune_checks").enabled
-    assert PeriodicTask.objects.filter(task__startswith="curation.").count() == 2
+    assert PeriodicTask.objects.filter(task__startswith="curation.").count() == 4
 
 
 def test_ensure_schedules_command_is_idempotent(capsys):
     call_command("ensure_schedules")
     call_command("ensure_schedules")
-    assert "already exist" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Created schedules: Dispatch due link checks" in out
+    assert "Already exist, left untouched: Dispatch due link checks" in out
     assert PeriodicTask.objects.filter(task="curation.dispatch_due_checks").count() == 1
 
 

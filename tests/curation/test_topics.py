@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from curation import services
+from curation.catalog import services
 from tests.factories import TopicFactory
 
 pytestmark = pytest.mark.django_db

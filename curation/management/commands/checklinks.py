@@ -10,21 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from curation.catalog import selectors
 from curation.checker import cli
 from curation.checker.config import CheckerConfig
+from curation.checker.engine import check_many_keyed
 from curation.checker.outcomes import CheckResult
-
-SETTINGS_KEYS = (
-    "LINKCHECK_ALLOWED_INTERNAL_HOSTS",
-    "LINKCHECK_CONTACT_URL",
-    "LINKCHECK_CONCURRENCY",
-    "LINKCHECK_PER_HOST_CONCURRENCY",
-    "LINKCHECK_PER_HOST_INTERVAL",
-    "LINKCHECK_TIMEOUT",
-)
+from curation.health.recording import record_check
+from curation.models import CheckSource
+from curation.outbound import checker_values, host_limiter
 
 
 class Command(BaseCommand):
@@ -41,10 +36,7 @@ class Command(BaseCommand):
             cli.check_options(options)
             if not options["input"] and not options.get("skip_checks"):
                 self.check()
-            values = {
-                key: getattr(settings, key) for key in SETTINGS_KEYS if hasattr(settings, key)
-            }
-            config = cli.make_config(values, options)
+            config = cli.make_config(checker_values(), options)
             if options["input"]:
                 results = cli.check_file(
                     options["input"],
@@ -67,9 +59,6 @@ class Command(BaseCommand):
     ) -> Iterator[CheckResult]:
         from django.core.exceptions import ObjectDoesNotExist
 
-        from curation import selectors, services
-        from curation.checker.engine import check_many_keyed
-
         try:
             resources = selectors.resources_for_check(
                 topic=options["topic"],
@@ -88,8 +77,11 @@ class Command(BaseCommand):
 
         def recorded() -> Iterator[CheckResult]:
             # Database writes happen here, in the command's own thread, never in the workers.
-            for resource_id, result in check_many_keyed(pairs(), config=config):
-                services.record_check(resource_id=resource_id, result=result, source="command")
+            # The limiter is the workers' own (Redis when it is the broker): a command run beside
+            # them shares their per-host politeness instead of doubling it.
+            checks = check_many_keyed(pairs(), config=config, limiter=host_limiter(config))
+            for resource_id, result in checks:
+                record_check(resource_id, result=result, source=CheckSource.COMMAND)
                 yield result
 
         return recorded()

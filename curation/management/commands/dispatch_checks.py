@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from curation import monitoring, tasks
+from curation.health import dispatch
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Most resources to claim.")
 
     def handle(self, *args, limit=None, **options) -> None:
-        count = monitoring.dispatch_due_checks(enqueue=tasks._publish_scheduled, limit=limit)
+        count = dispatch.dispatch_due_checks(limit=limit)
         self.stdout.write(f"Dispatched {count} check(s).")

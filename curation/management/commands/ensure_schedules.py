@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from curation.metadata_tasks import ensure_metadata_schedule
-from curation.report_schedule import ensure_report_schedule
-from curation.schedules import ensure_default_schedules
+from curation.schedules import default_schedules, ensure_default_schedules
 
 
 class Command(BaseCommand):
@@ -12,9 +10,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         created = ensure_default_schedules()
-        ensure_metadata_schedule()
-        ensure_report_schedule()
+        kept = [s.name for s in default_schedules() if s.name not in created]
         if created:
             self.stdout.write(f"Created schedules: {', '.join(created)}")
-        else:
-            self.stdout.write("Link-check schedules already exist; left untouched.")
+        if kept:
+            self.stdout.write(f"Already exist, left untouched: {', '.join(kept)}")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from curation.report_delivery import deliver_report, generate_and_deliver
-from curation.report_formats import FORMATS, render
-from curation.reports import current_period, period_ending_at
+from curation.reports.delivery import deliver_report, generate_and_deliver
+from curation.reports.formats import FORMATS, render
+from curation.reports.periods import current_period, period_ending_at
 
 
 def _parse_end(value: str) -> datetime:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from curation.monitoring import prune_checks
+from curation.health.retention import prune_checks
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from curation.urlnorm import InvalidURL, normalize_url
+from curation.checker.urlnorm import InvalidURL, normalize_url
 
 
 @pytest.mark.parametrize(

@@ -1,36 +1,14 @@
-"""Cycle checks for the topic tree and the prerequisite graph."""
+"""Cycle check for the prerequisite graph (the tree's own check is Topic.clean)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from curation.models import Topic
-
-
-def parent_cycle_error(topic: Topic, parent: Topic | None) -> str | None:
-    """A message when making `parent` the parent of `topic` would close a loop, else None."""
-    if parent is None:
-        return None
-    if topic.pk is not None and parent.pk == topic.pk:
-        return "A topic cannot be its own parent."
-    seen: set[int] = set()
-    node = parent
-    while node is not None:
-        if topic.pk is not None and node.pk == topic.pk:
-            return f"“{parent}” is inside “{topic}”: making it the parent would create a cycle."
-        if node.pk in seen:  # an existing loop in the data: refuse rather than spin
-            return "The topic tree already contains a cycle above this parent."
-        seen.add(node.pk)
-        node = node.parent
-    return None
+from curation.models import Topic
 
 
 def prerequisite_cycle_error(topic: Topic, prerequisites: Iterable[Topic]) -> str | None:
     """A message when giving `topic` these prerequisites would create a cycle, else None."""
-    from curation.models import Topic as TopicModel
-
     chosen = list(prerequisites)
     if topic.pk is None:
         return None
@@ -38,11 +16,11 @@ def prerequisite_cycle_error(topic: Topic, prerequisites: Iterable[Topic]) -> st
         return "A topic cannot be its own prerequisite."
     # One query for the whole graph: topic counts are in the hundreds or thousands.
     edges: dict[int, list[int]] = {}
-    through = TopicModel.prerequisites.through
+    through = Topic.prerequisites.through
     for from_id, to_id in through.objects.values_list("from_topic_id", "to_topic_id"):
         if from_id != topic.pk:
             edges.setdefault(from_id, []).append(to_id)
-    names = dict(TopicModel.objects.values_list("id", "name"))
+    names = dict(Topic.objects.values_list("id", "name"))
     for prerequisite in chosen:
         path = _path_to(prerequisite.pk, topic.pk, edges)
         if path:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from curation.checker.outcomes import Outcome
+
 # States, spelled as curation.models.HealthState stores them (no Django import here).
 UNKNOWN = "unknown"
 HEALTHY = "healthy"
@@ -19,9 +21,6 @@ MOVED = "moved"
 SUSPECT = "suspect"
 BROKEN = "broken"
 UNVERIFIABLE = "unverifiable"
-
-# Not an engine outcome: what a check is recorded as when its task kept killing its worker.
-CHECK_ERROR = "check_error"
 
 
 class OutcomeClass(StrEnum):
@@ -35,34 +34,35 @@ class OutcomeClass(StrEnum):
     BLOCKED = "blocked"
     # Our guard or the stored URL refuses the check: repeating it will never tell us more.
     UNCHECKABLE = "uncheckable"
+    # Our failure, not the link's (an engine bug, a task that kept killing its worker).
     CHECK_ERROR = "check_error"
 
 
-OUTCOME_CLASSES: dict[str, OutcomeClass] = {
-    "ok": OutcomeClass.SUCCESS,
-    "redirected": OutcomeClass.MOVED,
-    "not_found": OutcomeClass.BROKEN,
-    "soft_404": OutcomeClass.BROKEN,
-    "dns_error": OutcomeClass.BROKEN,
-    "connection_error": OutcomeClass.BROKEN,
-    "tls_error": OutcomeClass.BROKEN,
-    "redirect_loop": OutcomeClass.BROKEN,
-    "server_error": OutcomeClass.TRANSIENT,
-    "timeout": OutcomeClass.TRANSIENT,
-    "http_error": OutcomeClass.TRANSIENT,
-    "blocked": OutcomeClass.BLOCKED,
-    "forbidden_target": OutcomeClass.UNCHECKABLE,
-    "invalid_url": OutcomeClass.UNCHECKABLE,
-    CHECK_ERROR: OutcomeClass.CHECK_ERROR,
+OUTCOME_CLASSES: dict[Outcome, OutcomeClass] = {
+    Outcome.OK: OutcomeClass.SUCCESS,
+    Outcome.REDIRECTED: OutcomeClass.MOVED,
+    Outcome.NOT_FOUND: OutcomeClass.BROKEN,
+    Outcome.SOFT_404: OutcomeClass.BROKEN,
+    Outcome.DNS_ERROR: OutcomeClass.BROKEN,
+    Outcome.CONNECTION_ERROR: OutcomeClass.BROKEN,
+    Outcome.TLS_ERROR: OutcomeClass.BROKEN,
+    Outcome.REDIRECT_LOOP: OutcomeClass.BROKEN,
+    Outcome.SERVER_ERROR: OutcomeClass.TRANSIENT,
+    Outcome.TIMEOUT: OutcomeClass.TRANSIENT,
+    Outcome.HTTP_ERROR: OutcomeClass.TRANSIENT,
+    Outcome.BLOCKED: OutcomeClass.BLOCKED,
+    Outcome.FORBIDDEN_TARGET: OutcomeClass.UNCHECKABLE,
+    Outcome.INVALID_URL: OutcomeClass.UNCHECKABLE,
+    Outcome.CHECK_ERROR: OutcomeClass.CHECK_ERROR,
 }
 
 # Outcomes that say "the checker could not reach the network", used by the offline guard.
-NETWORK_OUTCOMES = frozenset({"dns_error", "connection_error", "timeout"})
+NETWORK_OUTCOMES = frozenset({Outcome.DNS_ERROR, Outcome.CONNECTION_ERROR, Outcome.TIMEOUT})
 
 
 def classify(outcome: str) -> OutcomeClass:
     """The class of an engine outcome; anything unrecognised is treated as a check error."""
-    return OUTCOME_CLASSES.get(str(outcome), OutcomeClass.CHECK_ERROR)
+    return OUTCOME_CLASSES.get(outcome, OutcomeClass.CHECK_ERROR)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

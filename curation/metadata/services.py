@@ -19,8 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from curation.catalog.services import update_resource
 from curation.checker.metadata_fetch import MetadataUnavailable, fetch_page_metadata
 from curation.checker.metadata_types import PageMetadata
+from curation.checker.urlnorm import InvalidURL, normalize_url
 from curation.models import (
     Kind,
     MetadataSuggestion,
@@ -28,7 +30,7 @@ from curation.models import (
     Resource,
     SuggestionStatus,
 )
-from curation.urlnorm import InvalidURL, normalize_url
+from curation.outbound import checker_config, host_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ def refresh_metadata(resource_id: int) -> list[str] | None:
     Returns None when the resource is gone or the page could not be read (the failure is
     recorded on the resource and the fetch retried later).
     """
-    from curation.monitoring import checker_config, host_limiter
-
     resource = Resource.objects.filter(pk=resource_id).first()
     if resource is None:
         return None
@@ -212,8 +212,6 @@ def accept_suggestion(suggestion_id: int, *, user=None) -> MetadataSuggestion:
     Raises SuggestionAlreadyDecided for a suggestion accepted or dismissed before, and the
     services' DuplicateResource / ValidationError when a suggested address is refused.
     """
-    from curation.services import update_resource
-
     suggestion = MetadataSuggestion.objects.select_for_update().get(pk=suggestion_id)
     if suggestion.status != SuggestionStatus.PENDING:
         raise SuggestionAlreadyDecided(f"This suggestion was already {suggestion.status}.")

@@ -20,7 +20,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from curation.models import LinkReport, ReportStatus
-from curation.reports import GenerationResult, Period, generate_link_report
+from curation.reports.generate import GenerationResult, generate_link_report
+from curation.reports.periods import Period
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def curator_addresses() -> list[str]:
 
 
 def report_admin_url(report: LinkReport) -> str:
-    base = getattr(settings, "REPORT_BASE_URL", "").rstrip("/")
+    base = settings.REPORT_BASE_URL.rstrip("/")
     try:
         path = reverse("admin:curation_linkreport_change", args=[report.pk])
     except NoReverseMatch:
@@ -62,7 +63,7 @@ def report_admin_url(report: LinkReport) -> str:
 def render_report_email(report: LinkReport) -> tuple[str, str, str]:
     """The subject, plain-text body and HTML body of the report's email."""
     context = {"report": report, "data": report.data, "report_url": report_admin_url(report)}
-    subject_prefix = getattr(settings, "REPORT_EMAIL_SUBJECT_PREFIX", "[Syllabus] ")
+    subject_prefix = settings.REPORT_EMAIL_SUBJECT_PREFIX
     subject = subject_prefix + " ".join(
         render_to_string(f"{TEMPLATE_DIR}/subject.txt", context).split()
     )
@@ -84,7 +85,7 @@ def deliver_report(
     """
     if report.status != ReportStatus.READY:
         return DeliveryResult(0, "report is not ready")
-    only_on_change = getattr(settings, "REPORT_EMAIL_ONLY_ON_CHANGE", True)
+    only_on_change = settings.REPORT_EMAIL_ONLY_ON_CHANGE
     if only_on_change and not force and not report.data.get("changed"):
         return DeliveryResult(0, "nothing changed")
     recipients = curator_addresses()

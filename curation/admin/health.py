@@ -12,7 +12,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from curation import monitoring
+from curation.catalog.services import DuplicateResource
+from curation.health.actions import MonitoringError, apply_suggested_url, snooze_resource
 from curation.models import CheckerIncident, HealthState, HealthTransition, Resource
 
 EVIDENCE_CHECKS = 5
@@ -23,7 +24,7 @@ def _snooze(modeladmin, request, queryset, days: int | None) -> None:
     until = timezone.now() + timedelta(days=days) if days else None
     count = 0
     for pk in queryset.values_list("pk", flat=True):
-        monitoring.snooze_resource(pk, until=until, by=request.user)
+        snooze_resource(pk, until=until, by=request.user)
         count += 1
     if days:
         text = f"Marked {count} resource(s) not broken for {days} days."
@@ -39,14 +40,6 @@ class HealthAdminMixin:
     health_actions: tuple[str, ...] = (
         "snooze_7_days", "snooze_30_days", "lift_snooze", "apply_moved_address",
     )  # fmt: skip
-
-    # --- page ---
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None:
-            fieldsets.append(("Health evidence", {"fields": ["snoozed_until", "health_evidence"]}))
-        return fieldsets
 
     @admin.display(description="why this state")
     def health_evidence(self, resource: Resource) -> str:
@@ -175,12 +168,10 @@ class HealthAdminMixin:
         return self._change_page(object_id)
 
     def _apply_moved(self, request: HttpRequest, ids) -> None:
-        from curation.services import DuplicateResource
-
         for pk in ids:
             try:
-                resource = monitoring.apply_suggested_url(pk, by=request.user)
-            except (monitoring.MonitoringError, DuplicateResource) as exc:
+                resource = apply_suggested_url(pk, by=request.user)
+            except (MonitoringError, DuplicateResource) as exc:
                 self.message_user(request, f"Resource #{pk}: {exc}", messages.ERROR)
             else:
                 self.message_user(

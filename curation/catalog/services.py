@@ -14,6 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from curation import enqueue
+from curation.catalog.topics import prerequisite_cycle_error
+from curation.checker.urlnorm import InvalidURL, normalize_url
 from curation.models import (
     Collection,
     CollectionItem,
@@ -22,8 +25,6 @@ from curation.models import (
     Resource,
     Topic,
 )
-from curation.topics import parent_cycle_error, prerequisite_cycle_error
-from curation.urlnorm import InvalidURL, normalize_url
 
 
 class DuplicateResource(Exception):
@@ -59,14 +60,6 @@ RESOURCE_WRITABLE_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _schedule_after_create(resource: Resource) -> None:
-    # Deferred import: tasks import services, and a new resource should be checked and
-    # described without anyone asking, once the row is committed.
-    from curation import tasks
-
-    tasks.enqueue_new_resource_work(resource.pk)
-
-
 @transaction.atomic
 def create_resource(*, created_by=None, topics: Iterable[Topic] = (), **fields: Any) -> Resource:
     """Create a resource, or raise DuplicateResource / ValidationError.
@@ -92,7 +85,8 @@ def create_resource(*, created_by=None, topics: Iterable[Topic] = (), **fields: 
             raise
         raise DuplicateResource(existing) from None
     resource.topics.set(topics)
-    transaction.on_commit(lambda: _schedule_after_create(resource))
+    # Checked and described without anyone asking, once the row is committed.
+    enqueue.enqueue_new_address_work(resource.pk)
     return resource
 
 
@@ -125,6 +119,8 @@ def update_resource(
         raise DuplicateResource(existing) from None
     if topics is not None:
         resource.topics.set(topics)
+    if url_changed:
+        enqueue.enqueue_new_address_work(resource.pk)
     return resource
 
 
@@ -155,10 +151,7 @@ def archive_resource(resource: Resource) -> Resource:
 
 @transaction.atomic
 def save_topic(topic: Topic, *, prerequisites: Iterable[Topic] | None = None) -> Topic:
-    """Save a topic, refusing any cycle in the tree or in the prerequisites."""
-    error = parent_cycle_error(topic, topic.parent)
-    if error:
-        raise ValidationError({"parent": error})
+    """Save a topic, refusing any cycle in the tree (Topic.clean) or in the prerequisites."""
     topic.full_clean()
     topic.save()
     if prerequisites is not None:
@@ -189,13 +182,6 @@ def publish_collection(collection: Collection) -> Collection:
     collection.status = PublicationStatus.PUBLISHED
     collection.save(update_fields=["status", "updated_at"])
     return collection
-
-
-def record_check(resource_id: int, **kwargs: Any):
-    """Record one check and move the resource's health: see curation.monitoring.record_check."""
-    from curation.monitoring import record_check as _record_check
-
-    return _record_check(resource_id, **kwargs)
 
 
 def archive_collection(collection: Collection) -> Collection:

@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from curation import metadata_service
+from curation.catalog.services import DuplicateResource
+from curation.metadata import services as metadata_service
 from curation.models import MetadataSuggestion, SuggestionStatus
-from curation.services import DuplicateResource
 
 
 class MetadataAdminMixin:

@@ -14,9 +14,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 
+from curation.catalog.services import DuplicateResource
+from curation.health.actions import MonitoringError, apply_suggested_url
 from curation.models import HealthState, LinkReport, ReportStatus, Resource
-from curation.report_delivery import generate_and_deliver
-from curation.report_formats import CONTENT_TYPES, FORMATS, render, render_health_chart
+from curation.reports.chart import render_health_chart
+from curation.reports.delivery import generate_and_deliver
+from curation.reports.formats import CONTENT_TYPES, FORMATS, render
 
 DOWNLOAD_EXTENSIONS = {"json": "json", "csv": "csv", "md": "md"}
 
@@ -161,19 +164,6 @@ class LinkReportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         resource = get_object_or_404(Resource, pk=resource_id)
         back = reverse("admin:curation_linkreport_change", args=[report.pk])
-        try:
-            from curation.monitoring import apply_suggested_url
-        except ImportError:
-            self.message_user(
-                request,
-                "Applying suggested addresses needs curation.monitoring.apply_suggested_url, "
-                "which is not installed.",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(back)
-        from curation.monitoring import MonitoringError
-        from curation.services import DuplicateResource
-
         old_url = resource.url
         try:
             updated = apply_suggested_url(resource.pk, by=request.user)

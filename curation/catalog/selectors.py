@@ -7,7 +7,7 @@ here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +16,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
     FloatField,
-    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -26,18 +24,16 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
+from curation.catalog.search import SEARCH_CONFIG, SEARCH_VECTOR_SQL
 from curation.models import (
     Collection,
     CollectionItem,
     CollectionSection,
-    Cost,
-    Difficulty,
     HealthState,
     PublicationStatus,
     Resource,
     Topic,
 )
-from curation.search import SEARCH_CONFIG, SEARCH_VECTOR_SQL
 
 # The columns a resource list serializes: read with .values() so that a page of 50 costs
 # one query and no model instances (FIELD-NOTES: a ModelSerializer list costs 5.5x this).
@@ -46,14 +42,6 @@ RESOURCE_ROW_FIELDS = (
     "language", "duration_minutes", "cost", "curator_note", "featured", "health",
     "suggested_url", "last_checked_at", "created_at", "updated_at",
 )  # fmt: skip
-# Only these may be offered to a learner by the recommender: never broken, never unknown.
-RECOMMENDABLE_HEALTH = (HealthState.HEALTHY, HealthState.MOVED)
-# The recommender looks at this many candidates per band at most: enough to mix kinds and
-# put picks first, bounded so a huge topic costs the same as a small one.
-RECOMMENDATION_POOL = 200
-# A beginner gets at most this many items per prerequisite topic, so the prerequisites
-# prepare the way without crowding out the topic itself.
-PREREQUISITE_ITEMS_PER_TOPIC = 2
 SEARCH_WORDS_MAX = 8
 
 TopicThrough = Topic.resources.through  # (resource_id, topic_id) rows
@@ -357,7 +345,7 @@ def lookup_urls(urls: Sequence[str], *, include_unpublished: bool = False) -> li
     `error` naming the problem instead of failing the whole lookup. Resources a reader may
     not see (drafts, for the public) are reported as not found.
     """
-    from curation.urlnorm import InvalidURL, normalize_url
+    from curation.checker.urlnorm import InvalidURL, normalize_url
 
     normalized: list[str | None] = []
     errors: list[str | None] = []
@@ -421,228 +409,6 @@ def collection_outline(
     for section in sections:
         section["items"] = by_section[section["id"]]
     return sections
-
-
-# --- Recommendations ---------------------------------------------------------------------------
-
-
-@dataclass
-class Recommendation:
-    resource: dict[str, Any]
-    reasons: list[str] = field(default_factory=list)
-
-
-def _mix_kinds(rows: list[dict[str, Any]], last_kind: str | None) -> list[dict[str, Any]]:
-    """Reorder so that no two neighbours share a kind when another kind is waiting.
-
-    Greedy and stable: each step takes the earliest row whose kind differs from the last one
-    taken, so priority order is kept as far as mixing allows.
-    """
-    remaining = list(rows)
-    mixed: list[dict[str, Any]] = []
-    while remaining:
-        index = next((i for i, r in enumerate(remaining) if r["kind"] != last_kind), 0)
-        row = remaining.pop(index)
-        mixed.append(row)
-        last_kind = row["kind"]
-    return mixed
-
-
-POOL_FIELDS = ("id", "kind", "difficulty", "featured", "is_pick", "in_prerequisite")
-
-
-def recommendation_pool(
-    *,
-    topic_ids: Sequence[int],
-    prerequisite_ids: Sequence[int],
-    level: Difficulty,
-    exclude_ids: Iterable[int] = (),
-    kind: str | None = None,
-    max_minutes: int | None = None,
-    free: bool = False,
-) -> list[tuple]:
-    """The recommender's candidates, in one query, as POOL_FIELDS tuples.
-
-    Published resources whose link is healthy or moved, matching the filters, in two bands:
-    beginner material tagged with one of `prerequisite_ids` (`in_prerequisite` true), and
-    material at `level` or above tagged with one of `topic_ids`. Each band is ordered by
-    difficulty, curator pick, featured, id and cut at RECOMMENDATION_POOL rows, so a huge
-    topic costs the same as a small one; a resource in both bands appears in both. Read light:
-    no text, no timestamps. The two bands are one UNION ALL statement: one round trip.
-    """
-    candidates = Resource.objects.published().filter(health__in=RECOMMENDABLE_HEALTH)
-    excluded = list(exclude_ids)
-    if excluded:
-        candidates = candidates.exclude(id__in=excluded)
-    if kind:
-        candidates = candidates.filter(kind=kind)
-    if max_minutes is not None:
-        candidates = candidates.filter(duration_minutes__lte=max_minutes)
-    if free:
-        candidates = candidates.filter(cost=Cost.FREE)
-    picked = CollectionItem.objects.filter(
-        resource_id=OuterRef("pk"), section__collection__status=PublicationStatus.PUBLISHED
-    )
-    candidates = candidates.annotate(is_pick=Exists(picked))
-
-    def band(resources: QuerySet, tagged_with: Sequence[int], prerequisite: bool) -> QuerySet:
-        tagged = TopicThrough.objects.filter(topic_id__in=list(tagged_with))
-        return (
-            resources.filter(id__in=tagged.values("resource_id"))
-            .annotate(in_prerequisite=Value(prerequisite, output_field=BooleanField()))
-            .order_by("difficulty", "-is_pick", "-featured", "id")
-            .values_list(*POOL_FIELDS)[:RECOMMENDATION_POOL]
-        )
-
-    topic_band = band(candidates.filter(difficulty__gte=level), topic_ids, False)
-    if not prerequisite_ids:
-        return list(topic_band)
-    prerequisite_band = band(
-        candidates.filter(difficulty=Difficulty.BEGINNER), prerequisite_ids, True
-    )
-    # Django cannot UNION sliced querysets on SQLite; wrapping each as a subquery can.
-    first_sql, first_params = prerequisite_band.query.sql_with_params()
-    second_sql, second_params = topic_band.query.sql_with_params()
-    sql = (
-        f"SELECT * FROM ({first_sql}) AS prerequisite_band"  # noqa: S608 (compiled ORM SQL)
-        f" UNION ALL SELECT * FROM ({second_sql}) AS topic_band"
-    )
-    with connections[Resource.objects.db].cursor() as cursor:
-        cursor.execute(sql, [*first_params, *second_params])
-        return cursor.fetchall()
-
-
-def recommended_resources(
-    *,
-    topic_slug: str,
-    level: Difficulty,
-    exclude_ids: Iterable[int] = (),
-    kind: str | None = None,
-    max_minutes: int | None = None,
-    free: bool = False,
-    limit: int = 10,
-) -> list[Recommendation] | None:
-    """An ordered, explained reading list for a learner, or None for an unknown topic.
-
-    Only published resources whose link is healthy or moved are offered. Order:
-    1. for a beginner, beginner material of the topic's prerequisites (transitively,
-       foundations first, at most PREREQUISITE_ITEMS_PER_TOPIC per prerequisite and at most
-       half of `limit` in all);
-    2. the topic and its subtopics by difficulty, from the learner's level upwards;
-    within each band, curator picks (items of a published collection) first, then featured
-    items, then the rest by id; kinds are mixed so that the same kind does not repeat while
-    another is available. The same inputs and data always give the same list.
-    `max_minutes` leaves out resources of unknown duration.
-    """
-    graph = topic_graph()
-    topic = graph.by_slug(topic_slug)
-    if topic is None:
-        return None
-    limit = max(limit, 1)
-    excluded = set(exclude_ids)
-
-    prerequisite_ids = graph.all_prerequisites(topic["id"]) if level == Difficulty.BEGINNER else []
-    rows = recommendation_pool(
-        topic_ids=graph.subtree(topic["id"]),
-        prerequisite_ids=prerequisite_ids,
-        level=level,
-        exclude_ids=excluded,
-        kind=kind,
-        max_minutes=max_minutes,
-        free=free,
-    )
-    rows = [dict(zip(POOL_FIELDS, row, strict=True)) for row in rows]
-
-    chosen: list[tuple[dict[str, Any], list[str]]] = []
-    seen: set[int] = set()
-    last_kind: str | None = None
-
-    prerequisite_rows = sorted(
-        (row for row in rows if row["in_prerequisite"]),
-        key=lambda r: (not r["is_pick"], not r["featured"], r["id"]),
-    )
-    if prerequisite_rows:
-        budget = max(limit // 2, 1)
-        tags: dict[int, set[int]] = {}
-        for resource_id, topic_id in TopicThrough.objects.filter(
-            topic_id__in=prerequisite_ids, resource_id__in=[r["id"] for r in prerequisite_rows]
-        ).values_list("resource_id", "topic_id"):
-            tags.setdefault(resource_id, set()).add(topic_id)
-        band: list[tuple[dict[str, Any], list[str]]] = []
-        for prerequisite in prerequisite_ids:
-            name = graph.rows[prerequisite]["name"]
-            covering = [
-                row
-                for row in prerequisite_rows
-                if row["id"] not in seen and prerequisite in tags.get(row["id"], ())
-            ]
-            room = min(PREREQUISITE_ITEMS_PER_TOPIC, budget - len(band))
-            for row in _mix_kinds(covering, last_kind)[: max(room, 0)]:
-                seen.add(row["id"])
-                band.append((row, [f"covers prerequisite: {name}", "beginner level"]))
-                last_kind = row["kind"]
-        chosen.extend(band)
-
-    # Sorted here, not trusted from the UNION: the order must not depend on the database.
-    rows = sorted(
-        (row for row in rows if not row["in_prerequisite"] and row["id"] not in seen),
-        key=lambda r: (r["difficulty"], not r["is_pick"], not r["featured"], r["id"]),
-    )
-    for difficulty in sorted({row["difficulty"] for row in rows}):
-        tier_rows = [row for row in rows if row["difficulty"] == difficulty]
-        for tier in (
-            [r for r in tier_rows if r["is_pick"]],
-            [r for r in tier_rows if not r["is_pick"] and r["featured"]],
-            [r for r in tier_rows if not r["is_pick"] and not r["featured"]],
-        ):
-            for row in _mix_kinds(tier, last_kind):
-                if difficulty == level:
-                    reason = "matches your level"
-                else:
-                    reason = f"next step: {Difficulty(difficulty).slug}"
-                chosen.append((row, [reason]))
-                last_kind = row["kind"]
-        if len(chosen) >= limit:
-            break
-    chosen = chosen[:limit]
-    if not chosen:
-        return []
-
-    chosen_ids = [row["id"] for row, _ in chosen]
-    full = {
-        row["id"]: row
-        for row in Resource.objects.filter(id__in=chosen_ids).values(*RESOURCE_ROW_FIELDS)
-    }
-    collections: dict[int, list[str]] = {}
-    pick_ids = [row["id"] for row, _ in chosen if row["is_pick"]]
-    if pick_ids:
-        listed = (
-            CollectionItem.objects.filter(
-                resource_id__in=pick_ids,
-                section__collection__status=PublicationStatus.PUBLISHED,
-            )
-            .order_by("section__collection__title", "section__collection_id")
-            .values_list("resource_id", "section__collection__title")
-        )
-        for resource_id, title in listed:
-            titles = collections.setdefault(resource_id, [])
-            if title not in titles:
-                titles.append(title)
-
-    recommendations = []
-    for row, reasons in chosen:
-        resource = full[row["id"]]
-        extra = []
-        if row["is_pick"]:
-            extra += [f"curator pick: {title}" for title in collections.get(row["id"], [])]
-        if row["featured"]:
-            extra.append("featured")
-        if max_minutes is not None:
-            extra.append(f"fits in {max_minutes} minutes")
-        if resource["health"] == HealthState.MOVED:
-            extra.append("link moved: served at its new address")
-        recommendations.append(Recommendation(resource, extra + reasons))
-    return recommendations
 
 
 # --- The link-checking command -------------------------------------------------------------------

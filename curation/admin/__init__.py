@@ -1,0 +1,16 @@
+"""The curators' workbench: one module per capability, each registering its own pages.
+
+Every change made here goes through the same service functions as the API and the commands.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from curation.admin import collections, health, metadata, reports, resources, topics
+
+admin.site.site_header = "Syllabus curation"
+admin.site.site_title = "Syllabus"
+admin.site.index_title = "Curators' workbench"
+
+__all__ = ["collections", "health", "metadata", "reports", "resources", "topics"]
