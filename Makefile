@@ -25,10 +25,14 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py ensure_local_admin
 	$(BIN)/python manage.py run_all
 
+# The layers first (import-linter contracts in pyproject.toml): an import cycle or an arrow
+# against them fails the build before any test runs.
 test: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

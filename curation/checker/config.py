@@ -121,9 +121,17 @@ class Variable:
 ENVIRONMENT: dict[str, Variable] = {
     "LINKCHECK_ALLOWED_INTERNAL_HOSTS": Variable(parse_allowed_hosts, "", "allowed_internal_hosts"),
     "LINKCHECK_CONTACT_URL": Variable(str, DEFAULT_CONTACT_URL, "contact_url"),
-    "LINKCHECK_CONCURRENCY": Variable(envparse.parse_int(1), "32", "concurrency"),
-    "LINKCHECK_PER_HOST_CONCURRENCY": Variable(envparse.parse_int(1), "2", "per_host_concurrency"),
-    "LINKCHECK_PER_HOST_INTERVAL": Variable(envparse.parse_float(0.0), "1.0", "per_host_interval"),
+    "LINKCHECK_CONCURRENCY": Variable(
+        envparse.parse_int(1), str(CheckerConfig.concurrency), "concurrency"
+    ),
+    "LINKCHECK_PER_HOST_CONCURRENCY": Variable(
+        envparse.parse_int(1), str(CheckerConfig.per_host_concurrency), "per_host_concurrency"
+    ),
+    "LINKCHECK_PER_HOST_INTERVAL": Variable(
+        envparse.parse_float(0.0), str(CheckerConfig.per_host_interval), "per_host_interval"
+    ),
+    # Shorter than the engine's own 30 s: a command-line run or a worker batch should not sit on
+    # one slow page for half a minute.
     "LINKCHECK_TIMEOUT": Variable(envparse.parse_float(0.1), "10", "deadline"),
 }
 

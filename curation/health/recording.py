@@ -115,17 +115,8 @@ def record_checks(
     now = timezone.now()
     ids = sorted({e.resource_id for e in entries})
     with transaction.atomic():
-        query = Resource.objects.filter(pk__in=ids).order_by("pk")
-        if connection.features.has_select_for_update:
-            # Locked in id order: two batches touching the same rows never deadlock.
-            query = query.select_for_update()
-        resources = {r.pk: r for r in query}
-        tokens = [e.dispatch_token for e in entries if e.dispatch_token]
-        seen = set(
-            LinkCheck.objects.filter(resource_id__in=ids, dispatch_token__in=tokens).values_list(
-                "resource_id", "dispatch_token"
-            )
-        ) if tokens else set()  # fmt: skip
+        resources = _locked_resources(ids)
+        seen = _recorded_tokens(ids, entries)
         checks: list[LinkCheck | None] = []
         transitions: list[tuple[HealthTransition, LinkCheck]] = []
         touched: dict[int, Resource] = {}
@@ -159,6 +150,23 @@ def record_checks(
         if touched:
             Resource.objects.bulk_update(list(touched.values()), RESOURCE_HEALTH_FIELDS)
     return checks
+
+
+def _locked_resources(ids: list[int]) -> dict[int, Resource]:
+    query = Resource.objects.filter(pk__in=ids).order_by("pk")
+    if connection.features.has_select_for_update:
+        # Locked in id order: two batches touching the same rows never deadlock.
+        query = query.select_for_update()
+    return {r.pk: r for r in query}
+
+
+def _recorded_tokens(ids: list[int], entries: Sequence[CheckEntry]) -> set[tuple[int, str]]:
+    """(resource id, dispatch token) pairs already recorded: a redelivered task's results."""
+    tokens = [e.dispatch_token for e in entries if e.dispatch_token]
+    if not tokens:
+        return set()
+    recorded = LinkCheck.objects.filter(resource_id__in=ids, dispatch_token__in=tokens)
+    return set(recorded.values_list("resource_id", "dispatch_token"))
 
 
 def _is_stale(resource: Resource, entry: CheckEntry) -> bool:

@@ -67,18 +67,21 @@ def classify(outcome: str) -> OutcomeClass:
 
 @dataclass(frozen=True)
 class HealthPolicy:
-    broken_min_failures: int = 3
-    broken_min_span: timedelta = timedelta(hours=48)
-    moved_min_checks: int = 2
-    unverifiable_min_blocked: int = 3
-    healthy_interval: timedelta = timedelta(days=7)
-    suspect_interval: timedelta = timedelta(hours=12)
-    broken_interval: timedelta = timedelta(days=1)
-    broken_max_interval: timedelta = timedelta(days=30)
-    unverifiable_interval: timedelta = timedelta(days=7)
+    """The thresholds and intervals of the state machine (from the MONITOR_* settings, whose
+    defaults README's configuration table states)."""
+
+    broken_min_failures: int
+    broken_min_span: timedelta
+    moved_min_checks: int
+    unverifiable_min_blocked: int
+    healthy_interval: timedelta
+    suspect_interval: timedelta
+    broken_interval: timedelta
+    broken_max_interval: timedelta
+    unverifiable_interval: timedelta
     # Fraction of an interval added or removed at random, so that a catalogue imported in
     # one afternoon does not come due in one minute every week forever.
-    jitter: float = 0.1
+    jitter: float
 
     def __post_init__(self) -> None:
         if self.broken_min_failures < 1 or self.moved_min_checks < 1:

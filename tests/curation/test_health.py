@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from curation.checker.outcomes import Outcome
 from curation.health import rules
+from curation.health.recording import health_policy
 from curation.health.rules import (
     BROKEN,
     HEALTHY,
@@ -18,13 +20,12 @@ from curation.health.rules import (
     SUSPECT,
     UNKNOWN,
     UNVERIFIABLE,
-    HealthPolicy,
     HealthSnapshot,
     evaluate,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-POLICY = HealthPolicy()
+POLICY = health_policy()  # the defaults of the MONITOR_* settings
 H = timedelta(hours=1)
 
 
@@ -234,7 +235,7 @@ def test_broken_backoff_grows_up_to_the_cap():
 
 
 def test_thresholds_come_from_the_policy():
-    policy = HealthPolicy(broken_min_failures=1, broken_min_span=timedelta(0))
+    policy = replace(POLICY, broken_min_failures=1, broken_min_span=timedelta(0))
     verdict = evaluate(
         HealthSnapshot(state=HEALTHY),
         outcome="not_found",
