@@ -355,19 +355,7 @@ def main() -> None:
     full = time.perf_counter() - t
     assert result.created
 
-    size = len(json.dumps(result.report.data))
-    print()
-    print(f"build_report_data: median {statistics.median(timings) * 1000:.0f} ms, "
-          f"min {min(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms "
-          f"over {len(timings)} runs")  # fmt: skip
-    print(f"generate_link_report (claim + build + save): {full * 1000:.0f} ms; "
-          f"stored JSON {size / 1024:.0f} KiB")  # fmt: skip
-    print(
-        f"Report: newly broken {data['newly_broken']['total']}, recovered "
-        f"{data['recovered']['total']}, moved {data['moved']['total']}, unverifiable "
-        f"{data['unverifiable']['total']}, lists {data['collections']['total']}, checks "
-        f"{data['checks']['total']:,}"
-    )
+    print_summary(timings, full, len(json.dumps(result.report.data)), data)
     print_slowest(slowest, args.explain)
     if args.json:
         args.json.write_text(
@@ -405,6 +393,21 @@ def time_generations(runs: int, period, now) -> tuple[list[float], list, dict]:
         if run == runs - 1:
             slowest = sorted(timer.queries, key=lambda q: q[0], reverse=True)
     return timings, slowest, data
+
+
+def print_summary(timings: list[float], full: float, size: int, data: dict) -> None:
+    print()
+    print(f"build_report_data: median {statistics.median(timings) * 1000:.0f} ms, "
+          f"min {min(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms "
+          f"over {len(timings)} runs")  # fmt: skip
+    print(f"generate_link_report (claim + build + save): {full * 1000:.0f} ms; "
+          f"stored JSON {size / 1024:.0f} KiB")  # fmt: skip
+    print(
+        f"Report: newly broken {data['newly_broken']['total']}, recovered "
+        f"{data['recovered']['total']}, moved {data['moved']['total']}, unverifiable "
+        f"{data['unverifiable']['total']}, lists {data['collections']['total']}, checks "
+        f"{data['checks']['total']:,}"
+    )
 
 
 def print_slowest(slowest: list[tuple[float, str, tuple]], explain: int) -> None:

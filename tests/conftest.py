@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -13,22 +14,65 @@ def using_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+# --- Skips --------------------------------------------------------------------------------------
+# Under CI=true a test runs or fails. The only skips allowed there say why the test does not
+# apply ("not applicable: ..."): PostgreSQL-only behaviour in the SQLite pass of .ci/run, a
+# Linux-only mechanism elsewhere. A missing service or tool is a failure (service_missing), and so
+# is any other skip (pytest_runtest_makereport below turns it into one).
+
+NOT_APPLICABLE = "not applicable"
+
+
+def not_applicable(why: str) -> str:
+    """The reason of a legitimate skip: the test has no meaning here (a database, a platform)."""
+    return f"{NOT_APPLICABLE}: {why}"
+
+
 def pytest_collection_modifyitems(config, items):
     # PostgreSQL-only behaviour (locking, SKIP LOCKED, full-text) runs in the pass of
     # .ci/run that sets DATABASE_URL; .ci/run fails outright if PostgreSQL is down.
     if using_postgres():
         return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: runs in the DATABASE_URL=postgres pass")
+    skip = pytest.mark.skip(
+        reason=not_applicable(
+            f"PostgreSQL-only behaviour, and this run is on {connection.vendor}; "
+            "it runs in the DATABASE_URL=postgres pass"
+        )
+    )
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
 
 
 def service_missing(message: str) -> None:
-    """Under CI a missing service is a failure, never a silent skip."""
+    """A service or tool the test needs is missing: under CI a failure, never a silent skip."""
     if IN_CI:
         pytest.fail(f"{message} (CI=true: a test that needs it must not skip)")
     pytest.skip(message)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not IN_CI or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    if reason.removeprefix("Skipped: ").startswith(NOT_APPLICABLE):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"CI=true: this test skipped ({reason}); under CI a test runs or fails. If it cannot "
+        f"apply here, skip it with tests.conftest.not_applicable(why)."
+    )
+
+
+@pytest.fixture(autouse=True)
+def _services_named_by_markers(request):
+    """A test marked `redis` needs Redis even if it never asks for redis_url itself."""
+    if request.node.get_closest_marker("redis") is not None:
+        request.getfixturevalue("redis_url")
 
 
 @pytest.fixture
@@ -67,71 +111,64 @@ def curator_client(client, curator):
 
 # --- Network safety net ----------------------------------------------------------------------
 # The machines have no internet and nothing may send a packet off them (169.254.169.254
-# answers here). Every test runs with name resolution limited to loopback names and with
-# connect() limited to loopback addresses; anything else fails the test. Tests that prove
-# the SSRF guard refuses an address add their own stricter check on top.
+# answers here). One guard (tests/netguard/sitecustomize.py) covers this process from the moment
+# this file is imported and every Python process the tests start: connect() and datagrams only to
+# loopback addresses, name resolution only of loopback names; anything else is refused before
+# the kernel is asked, and a refusal fails the test that caused it. Tests that prove the SSRF
+# guard refuses an address narrow it further with `connections.only(server, ...)`.
 
-import ipaddress  # noqa: E402
-import socket  # noqa: E402
+from tests.netguard import sitecustomize as netguard  # noqa: E402
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-_real_getaddrinfo = socket.getaddrinfo
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-
-
-class OffMachineAddress(OSError):
-    """A test tried to reach an address off this machine."""
+NETGUARD = netguard.install()
+OffMachineAddress = netguard.OffMachineAddress
 
 
-def _is_loopback_host(host) -> bool:
-    if host is None:
-        return True
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    host = str(host).strip("[]").lower().rstrip(".")
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback
+def subprocess_pythonpath(*entries: str | os.PathLike[str]) -> str:
+    """PYTHONPATH for a Python subprocess started with an environment of its own: `entries`,
+    then the network guard's start-up hook (os.environ carries both already)."""
+    return os.pathsep.join([*map(str, entries), netguard.HOOK_DIRECTORY])
+
+
+class _ChildReports:
+    """The file the tests' subprocesses report refusals to, read on from where it was left."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+
+    def new_refusals(self) -> list[str]:
+        entries, self.offset = netguard.read_report(self.path, self.offset)
+        return [f"{e['refused']} (pid {e['pid']}, {' '.join(e['argv'])})" for e in entries]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def netguard_children(tmp_path_factory) -> Iterator[_ChildReports]:
+    """Every Python process the tests start runs the guard and reports its refusals here."""
+    report = tmp_path_factory.getbasetemp() / "netguard-refusals.jsonl"
+    report.touch()
+    children = _ChildReports(str(report))
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PYTHONPATH", subprocess_pythonpath(*inherited))
+    patch.setenv(netguard.REPORT_VARIABLE, children.path)
+    yield children
+    patch.undo()
+    refused = NETGUARD.outside_tests.failures() + children.new_refusals()
+    if refused:
+        pytest.fail(f"outside any test, something tried to leave this machine: {refused}")
 
 
 @pytest.fixture(autouse=True)
-def _no_off_machine_network(monkeypatch):
-    attempts: list[str] = []
-
-    def guarded_getaddrinfo(host, *args, **kwargs):
-        if not _is_loopback_host(host):
-            attempts.append(f"resolve {host!r}")
-            # Behave like an offline resolver, without sending the query anywhere.
-            raise socket.gaierror(socket.EAI_NONAME, f"test network: no DNS for {host!r}")
-        return _real_getaddrinfo(host, *args, **kwargs)
-
-    def check(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback_host(address[0]):
-            attempts.append(f"connect {address!r}")
-            raise OffMachineAddress(f"test network: connect to {address!r} refused")
-
-    def guarded_connect(sock, address):
-        check(sock, address)
-        return _real_connect(sock, address)
-
-    def guarded_connect_ex(sock, address):
-        check(sock, address)
-        return _real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
-    yield attempts
-    connects = [a for a in attempts if a.startswith("connect")]
-    if connects:
-        pytest.fail(f"test tried to reach addresses off this machine: {connects}")
+def connections(netguard_children: _ChildReports) -> Iterator[netguard.ConnectionLog]:
+    """This test's connect() attempts and refusals; its subprocesses' refusals count too."""
+    log = NETGUARD.begin()
+    try:
+        yield log
+    finally:
+        NETGUARD.end()
+    refused = log.failures() + netguard_children.new_refusals()
+    if refused:
+        pytest.fail(f"test tried to reach addresses it may not: {refused}")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -14,7 +14,13 @@ from django.utils.html import format_html, format_html_join
 
 from curation.catalog.services import DuplicateResource
 from curation.health.actions import MonitoringError, apply_suggested_url, snooze_resource
-from curation.models import CheckerIncident, HealthState, HealthTransition, Resource
+from curation.models import (
+    CheckerIncident,
+    HealthState,
+    HealthTransition,
+    LinkCheck,
+    Resource,
+)
 
 EVIDENCE_CHECKS = 5
 SNOOZE_CHOICES = (7, 30, 90)
@@ -33,6 +39,89 @@ def _snooze(modeladmin, request, queryset, days: int | None) -> None:
     modeladmin.message_user(request, text, messages.SUCCESS)
 
 
+def _state_line(resource: Resource) -> str:
+    transition = resource.transitions.order_by("-at", "-id").first()
+    return format_html(
+        "<p><strong>{}</strong> since {}. Rule: <code>{}</code></p>",
+        resource.get_health_display(),
+        resource.health_changed_at or "—",
+        transition.reason if transition else "no transition yet",
+    )
+
+
+def _streak_line(resource: Resource) -> str:
+    return format_html(
+        "<p>Failure streak: {} (since {}); blocked streak: {}; next check due {}.</p>",
+        resource.consecutive_failures,
+        resource.first_failure_at or "—",
+        resource.consecutive_blocked,
+        resource.next_check_at or "as soon as the dispatcher runs",
+    )
+
+
+def _recent_checks(resource: Resource) -> list[str]:
+    checks = list(resource.checks.order_by("-checked_at", "-id")[:EVIDENCE_CHECKS])
+    if not checks:
+        return []
+    parts = [_checks_table(checks)]
+    if checks[0].redirect_chain:
+        parts.append(_redirect_chain(checks[0].redirect_chain))
+    return parts
+
+
+def _checks_table(checks: list[LinkCheck]) -> str:
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                c.checked_at,
+                c.outcome,
+                c.status_code or "—",
+                c.rule,
+                "yes" if c.counted else "no (checker offline or late duplicate)",
+                c.error[:200],
+            )
+            for c in checks
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>checked</th><th>outcome</th><th>status</th>"
+        "<th>rule</th><th>counted</th><th>error</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+def _redirect_chain(chain: list[dict]) -> str:
+    return format_html(
+        "<p>Redirect chain of the last check:</p><ol>{}</ol>",
+        format_html_join("", "<li>{} → {}</li>", ((h["url"], h["status"]) for h in chain)),
+    )
+
+
+def _apply_moved_offer(resource: Resource) -> str:
+    return format_html(
+        '<p>Moved permanently to <a href="{0}" rel="noreferrer">{0}</a>. '
+        '<button type="submit" class="button" formaction="{1}">'
+        "Apply the new address</button> (the old one stays in the history)</p>",
+        resource.suggested_url,
+        reverse("admin:curation_resource_apply_moved", args=[resource.pk]),
+    )
+
+
+def _snooze_form(resource: Resource) -> str:
+    options = format_html_join(
+        "", '<option value="{0}">{0} days</option>', ((d,) for d in SNOOZE_CHOICES)
+    )
+    return format_html(
+        '<p>Mark “not broken” for <select name="snooze_days">{}'
+        '<option value="0">lift the snooze</option></select> '
+        '<button type="submit" class="button" formaction="{}">Snooze</button></p>',
+        options,
+        reverse("admin:curation_resource_snooze", args=[resource.pk]),
+    )
+
+
 class HealthAdminMixin:
     """Mixed into ResourceAdmin: health evidence on the page, snooze and apply-move actions."""
 
@@ -45,80 +134,10 @@ class HealthAdminMixin:
     def health_evidence(self, resource: Resource) -> str:
         if resource.pk is None:
             return "—"
-        transition = resource.transitions.order_by("-at", "-id").first()
-        checks = list(resource.checks.order_by("-checked_at", "-id")[:EVIDENCE_CHECKS])
-        parts = [
-            format_html(
-                "<p><strong>{}</strong> since {}. Rule: <code>{}</code></p>",
-                resource.get_health_display(),
-                resource.health_changed_at or "—",
-                transition.reason if transition else "no transition yet",
-            ),
-            format_html(
-                "<p>Failure streak: {} (since {}); blocked streak: {}; next check due {}.</p>",
-                resource.consecutive_failures,
-                resource.first_failure_at or "—",
-                resource.consecutive_blocked,
-                resource.next_check_at or "as soon as the dispatcher runs",
-            ),
-        ]
-        if checks:
-            rows = format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>"
-                "<td>{}</td></tr>",
-                (
-                    (
-                        c.checked_at,
-                        c.outcome,
-                        c.status_code or "—",
-                        c.rule,
-                        "yes" if c.counted else "no (checker offline or late duplicate)",
-                        c.error[:200],
-                    )
-                    for c in checks
-                ),
-            )
-            parts.append(
-                format_html(
-                    "<table><thead><tr><th>checked</th><th>outcome</th><th>status</th>"
-                    "<th>rule</th><th>counted</th><th>error</th></tr></thead><tbody>{}</tbody>"
-                    "</table>",
-                    rows,
-                )
-            )
-            chain = checks[0].redirect_chain
-            if chain:
-                parts.append(
-                    format_html(
-                        "<p>Redirect chain of the last check:</p><ol>{}</ol>",
-                        format_html_join(
-                            "", "<li>{} → {}</li>", ((h["url"], h["status"]) for h in chain)
-                        ),
-                    )
-                )
+        parts = [_state_line(resource), _streak_line(resource), *_recent_checks(resource)]
         if resource.health == HealthState.MOVED and resource.suggested_url:
-            parts.append(
-                format_html(
-                    '<p>Moved permanently to <a href="{0}" rel="noreferrer">{0}</a>. '
-                    '<button type="submit" class="button" formaction="{1}">'
-                    "Apply the new address</button> (the old one stays in the history)</p>",
-                    resource.suggested_url,
-                    reverse("admin:curation_resource_apply_moved", args=[resource.pk]),
-                )
-            )
-        options = format_html_join(
-            "", '<option value="{0}">{0} days</option>', ((d,) for d in SNOOZE_CHOICES)
-        )
-        parts.append(
-            format_html(
-                '<p>Mark “not broken” for <select name="snooze_days">{}'
-                '<option value="0">lift the snooze</option></select> '
-                '<button type="submit" class="button" formaction="{}">Snooze</button></p>',
-                options,
-                reverse("admin:curation_resource_snooze", args=[resource.pk]),
-            )
-        )
+            parts.append(_apply_moved_offer(resource))
+        parts.append(_snooze_form(resource))
         return format_html_join("", "{}", ((p,) for p in parts))
 
     # --- one-click views (buttons on the change page) ---

@@ -13,7 +13,12 @@ from typing import Any
 from django.db import connections
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
 
-from curation.catalog.selectors import RESOURCE_ROW_FIELDS, TopicThrough, topic_graph
+from curation.catalog.selectors import (
+    RESOURCE_ROW_FIELDS,
+    TopicGraph,
+    TopicThrough,
+    topic_graph,
+)
 from curation.models import (
     CollectionItem,
     Cost,
@@ -31,6 +36,7 @@ RECOMMENDATION_POOL = 200
 # A beginner gets at most this many items per prerequisite topic, so the prerequisites
 # prepare the way without crowding out the topic itself.
 PREREQUISITE_ITEMS_PER_TOPIC = 2
+POOL_FIELDS = ("id", "kind", "difficulty", "featured", "is_pick", "in_prerequisite")
 
 
 @dataclass
@@ -39,12 +45,14 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
 
 
-def _mix_kinds(rows: list[dict[str, Any]], last_kind: str | None) -> list[dict[str, Any]]:
-    """Reorder so that no two neighbours share a kind when another kind is waiting.
+# A pool row and the reasons it was chosen, before the full resource is read.
+Chosen = tuple[dict[str, Any], list[str]]
 
-    Greedy and stable: each step takes the earliest row whose kind differs from the last one
-    taken, so priority order is kept as far as mixing allows.
-    """
+
+def _mix_kinds(rows: list[dict[str, Any]], last_kind: str | None) -> list[dict[str, Any]]:
+    # No two neighbours share a kind while another kind is waiting. Greedy and stable (each
+    # step takes the earliest row whose kind differs from the last one taken) so that
+    # priority order is kept as far as mixing allows.
     remaining = list(rows)
     mixed: list[dict[str, Any]] = []
     while remaining:
@@ -53,9 +61,6 @@ def _mix_kinds(rows: list[dict[str, Any]], last_kind: str | None) -> list[dict[s
         mixed.append(row)
         last_kind = row["kind"]
     return mixed
-
-
-POOL_FIELDS = ("id", "kind", "difficulty", "featured", "is_pick", "in_prerequisite")
 
 
 def recommendation_pool(
@@ -146,96 +151,103 @@ def recommended_resources(
     if topic is None:
         return None
     limit = max(limit, 1)
-    excluded = set(exclude_ids)
 
     prerequisite_ids = graph.all_prerequisites(topic["id"]) if level == Difficulty.BEGINNER else []
     rows = recommendation_pool(
         topic_ids=graph.subtree(topic["id"]),
         prerequisite_ids=prerequisite_ids,
         level=level,
-        exclude_ids=excluded,
+        exclude_ids=set(exclude_ids),
         kind=kind,
         max_minutes=max_minutes,
         free=free,
     )
     rows = [dict(zip(POOL_FIELDS, row, strict=True)) for row in rows]
 
-    chosen: list[tuple[dict[str, Any], list[str]]] = []
-    seen: set[int] = set()
-    last_kind: str | None = None
+    chosen = _prerequisite_picks(rows, prerequisite_ids, graph, limit)
+    seen = {row["id"] for row, _ in chosen}
+    last_kind = chosen[-1][0]["kind"] if chosen else None
+    topic_rows = [row for row in rows if not row["in_prerequisite"] and row["id"] not in seen]
+    chosen += _topic_picks(topic_rows, level, limit - len(chosen), last_kind)
+    chosen = chosen[:limit]
+    if not chosen:
+        return []
+    return _explained(chosen, max_minutes)
 
+
+def _prerequisite_picks(
+    rows: list[dict[str, Any]], prerequisite_ids: list[int], graph: TopicGraph, limit: int
+) -> list[Chosen]:
     prerequisite_rows = sorted(
         (row for row in rows if row["in_prerequisite"]),
         key=lambda r: (not r["is_pick"], not r["featured"], r["id"]),
     )
-    if prerequisite_rows:
-        budget = max(limit // 2, 1)
-        tags: dict[int, set[int]] = {}
-        for resource_id, topic_id in TopicThrough.objects.filter(
-            topic_id__in=prerequisite_ids, resource_id__in=[r["id"] for r in prerequisite_rows]
-        ).values_list("resource_id", "topic_id"):
-            tags.setdefault(resource_id, set()).add(topic_id)
-        band: list[tuple[dict[str, Any], list[str]]] = []
-        for prerequisite in prerequisite_ids:
-            name = graph.rows[prerequisite]["name"]
-            covering = [
-                row
-                for row in prerequisite_rows
-                if row["id"] not in seen and prerequisite in tags.get(row["id"], ())
-            ]
-            room = min(PREREQUISITE_ITEMS_PER_TOPIC, budget - len(band))
-            for row in _mix_kinds(covering, last_kind)[: max(room, 0)]:
-                seen.add(row["id"])
-                band.append((row, [f"covers prerequisite: {name}", "beginner level"]))
-                last_kind = row["kind"]
-        chosen.extend(band)
+    if not prerequisite_rows:
+        return []
+    budget = max(limit // 2, 1)
+    tags = _prerequisite_tags(prerequisite_ids, [r["id"] for r in prerequisite_rows])
+    band: list[Chosen] = []
+    seen: set[int] = set()
+    last_kind: str | None = None
+    for prerequisite in prerequisite_ids:
+        name = graph.rows[prerequisite]["name"]
+        covering = [
+            row
+            for row in prerequisite_rows
+            if row["id"] not in seen and prerequisite in tags.get(row["id"], ())
+        ]
+        room = min(PREREQUISITE_ITEMS_PER_TOPIC, budget - len(band))
+        for row in _mix_kinds(covering, last_kind)[: max(room, 0)]:
+            seen.add(row["id"])
+            band.append((row, [f"covers prerequisite: {name}", "beginner level"]))
+            last_kind = row["kind"]
+    return band
 
+
+def _prerequisite_tags(prerequisite_ids: list[int], resource_ids: list[int]) -> dict[int, set[int]]:
+    tags: dict[int, set[int]] = {}
+    for resource_id, topic_id in TopicThrough.objects.filter(
+        topic_id__in=prerequisite_ids, resource_id__in=resource_ids
+    ).values_list("resource_id", "topic_id"):
+        tags.setdefault(resource_id, set()).add(topic_id)
+    return tags
+
+
+def _topic_picks(
+    rows: list[dict[str, Any]], level: Difficulty, room: int, last_kind: str | None
+) -> list[Chosen]:
     # Sorted here, not trusted from the UNION: the order must not depend on the database.
     rows = sorted(
-        (row for row in rows if not row["in_prerequisite"] and row["id"] not in seen),
-        key=lambda r: (r["difficulty"], not r["is_pick"], not r["featured"], r["id"]),
+        rows, key=lambda r: (r["difficulty"], not r["is_pick"], not r["featured"], r["id"])
     )
+    picks: list[Chosen] = []
     for difficulty in sorted({row["difficulty"] for row in rows}):
         tier_rows = [row for row in rows if row["difficulty"] == difficulty]
+        if difficulty == level:
+            reason = "matches your level"
+        else:
+            reason = f"next step: {Difficulty(difficulty).slug}"
         for tier in (
             [r for r in tier_rows if r["is_pick"]],
             [r for r in tier_rows if not r["is_pick"] and r["featured"]],
             [r for r in tier_rows if not r["is_pick"] and not r["featured"]],
         ):
             for row in _mix_kinds(tier, last_kind):
-                if difficulty == level:
-                    reason = "matches your level"
-                else:
-                    reason = f"next step: {Difficulty(difficulty).slug}"
-                chosen.append((row, [reason]))
+                picks.append((row, [reason]))
                 last_kind = row["kind"]
-        if len(chosen) >= limit:
+        if len(picks) >= room:
             break
-    chosen = chosen[:limit]
-    if not chosen:
-        return []
+    return picks
 
-    chosen_ids = [row["id"] for row, _ in chosen]
+
+def _explained(chosen: list[Chosen], max_minutes: int | None) -> list[Recommendation]:
     full = {
         row["id"]: row
-        for row in Resource.objects.filter(id__in=chosen_ids).values(*RESOURCE_ROW_FIELDS)
-    }
-    collections: dict[int, list[str]] = {}
-    pick_ids = [row["id"] for row, _ in chosen if row["is_pick"]]
-    if pick_ids:
-        listed = (
-            CollectionItem.objects.filter(
-                resource_id__in=pick_ids,
-                section__collection__status=PublicationStatus.PUBLISHED,
-            )
-            .order_by("section__collection__title", "section__collection_id")
-            .values_list("resource_id", "section__collection__title")
+        for row in Resource.objects.filter(id__in=[row["id"] for row, _ in chosen]).values(
+            *RESOURCE_ROW_FIELDS
         )
-        for resource_id, title in listed:
-            titles = collections.setdefault(resource_id, [])
-            if title not in titles:
-                titles.append(title)
-
+    }
+    collections = _collection_titles([row["id"] for row, _ in chosen if row["is_pick"]])
     recommendations = []
     for row, reasons in chosen:
         resource = full[row["id"]]
@@ -250,3 +262,22 @@ def recommended_resources(
             extra.append("link moved: served at its new address")
         recommendations.append(Recommendation(resource, extra + reasons))
     return recommendations
+
+
+def _collection_titles(pick_ids: list[int]) -> dict[int, list[str]]:
+    collections: dict[int, list[str]] = {}
+    if not pick_ids:
+        return collections
+    listed = (
+        CollectionItem.objects.filter(
+            resource_id__in=pick_ids,
+            section__collection__status=PublicationStatus.PUBLISHED,
+        )
+        .order_by("section__collection__title", "section__collection_id")
+        .values_list("resource_id", "section__collection__title")
+    )
+    for resource_id, title in listed:
+        titles = collections.setdefault(resource_id, [])
+        if title not in titles:
+            titles.append(title)
+    return collections

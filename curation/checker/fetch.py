@@ -29,6 +29,7 @@ from urllib3.response import HTTPResponse
 from urllib3.util.ssl_match_hostname import CertificateError
 from urllib3.util.timeout import Timeout
 
+from .addresses import AddressPolicy, Target, parse_target
 from .config import CheckerConfig
 from .errors import (
     CheckerError,
@@ -40,7 +41,7 @@ from .errors import (
     RedirectLoop,
     TLSFailure,
 )
-from .guard import AddressPolicy, GuardedClient, Target, parse_target, requote
+from .guard import GuardedClient, requote
 from .outcomes import Hop
 from .politeness import HostLimiter, starting
 from .watchdog import watching

@@ -5,8 +5,7 @@ authoritative check lives in the connection classes below: they resolve the host
 forbidden address (the rules are addresses.py's AddressPolicy), and connect to exactly the address
 that was checked, on every hop and retry. TLS still verifies the certificate against the hostname
 and sends SNI, because urllib3 wraps the socket we return using the connection's host name, not
-the address. build_session() is the way in; Target and parse_target are re-exported from
-addresses.py for the modules that import them from here.
+the address. build_session() is the way in.
 """
 
 from __future__ import annotations
@@ -32,8 +31,6 @@ from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
 
 from .addresses import DEFAULT_PORTS, AddressPolicy
-from .addresses import Target as Target
-from .addresses import parse_target as parse_target
 from .config import CheckerConfig
 from .errors import ForbiddenTarget, InvalidTarget
 from .politeness import mark_started, wait_for_start

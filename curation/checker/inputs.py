@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .addresses import parse_target
 from .errors import ForbiddenTarget, InvalidTarget
-from .guard import parse_target
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})

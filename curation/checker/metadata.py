@@ -94,76 +94,85 @@ def extract_metadata(
     return meta
 
 
+# Candidate lists are in priority order: the first source with a usable value wins.
+Candidates = list[tuple[str, str]]
+
+
 def _fill_text(meta: PageMetadata, page: HtmlFacts, ld: JsonLdFacts) -> None:
+    _pick(meta, "title", _title_candidates(page, ld))
+    _pick(meta, "description", _description_candidates(page, ld))
+    _pick(meta, "site_name", _site_name_candidates(page, ld))
+    _pick(meta, "og_type", [("og:type", page.first_meta("og:type").lower())])
+    _pick(meta, "author", _author_candidates(page, ld))
+    _pick(meta, "educational_level", [("json-ld", ld.educational_level)])
+    _pick(meta, "language", _language_candidates(page, ld))
+    _pick(meta, "published", _published_candidates(page, ld))
+
+
+def _title_candidates(page: HtmlFacts, ld: JsonLdFacts) -> Candidates:
     m = page.first_meta
-    _pick(
-        meta,
-        "title",
-        [
-            ("og:title", m("og:title")),
-            ("twitter:title", m("twitter:title")),
-            ("json-ld", ld.title),
-            ("citation_title", m("citation_title")),
-            ("title-tag", page.title),
-        ],
-    )
-    _pick(
-        meta,
-        "description",
-        [
-            ("og:description", m("og:description")),
-            ("twitter:description", m("twitter:description")),
-            ("json-ld", ld.description),
-            ("meta-description", m("description")),
-        ],
-    )
-    _pick(
-        meta,
-        "site_name",
-        [
-            ("og:site_name", m("og:site_name")),
-            ("json-ld", ld.site_name),
-            ("application-name", m("application-name")),
-        ],
-    )
-    _pick(meta, "og_type", [("og:type", m("og:type").lower())])
+    return [
+        ("og:title", m("og:title")),
+        ("twitter:title", m("twitter:title")),
+        ("json-ld", ld.title),
+        ("citation_title", m("citation_title")),
+        ("title-tag", page.title),
+    ]
+
+
+def _description_candidates(page: HtmlFacts, ld: JsonLdFacts) -> Candidates:
+    m = page.first_meta
+    return [
+        ("og:description", m("og:description")),
+        ("twitter:description", m("twitter:description")),
+        ("json-ld", ld.description),
+        ("meta-description", m("description")),
+    ]
+
+
+def _site_name_candidates(page: HtmlFacts, ld: JsonLdFacts) -> Candidates:
+    m = page.first_meta
+    return [
+        ("og:site_name", m("og:site_name")),
+        ("json-ld", ld.site_name),
+        ("application-name", m("application-name")),
+    ]
+
+
+def _author_candidates(page: HtmlFacts, ld: JsonLdFacts) -> Candidates:
+    m = page.first_meta
     # article:author is usually a profile URL, not a name.
     article_author = m("article:author")
-    _pick(
-        meta,
-        "author",
-        [
-            ("json-ld", ld.author),
-            ("meta-author", m("author")),
-            ("article:author", "" if "://" in article_author else article_author),
-            # Scholar tags write "Last, First", so a comma cannot separate the authors.
-            ("citation_author", "; ".join(page.meta.get("citation_author", [])[:10])),
-        ],
-    )
-    _pick(meta, "educational_level", [("json-ld", ld.educational_level)])
-    _pick(
-        meta,
-        "language",
-        [
-            ("html-lang", normalize_language(page.lang)),
-            ("content-language", normalize_language(m("content-language").split(",")[0])),
-            ("og:locale", normalize_language(m("og:locale"))),
-            ("json-ld", ld.language),
-        ],
-    )
-    _pick(
-        meta,
-        "published",
-        [
-            ("json-ld", ld.published),
-            ("article:published_time", normalize_date(m("article:published_time"))),
-            ("citation_publication_date", normalize_date(m("citation_publication_date"))),
-            ("citation_date", normalize_date(m("citation_date"))),
-            ("microdata", normalize_date(page.itemprops.get("datePublished"))),
-            ("microdata", normalize_date(page.itemprops.get("uploadDate"))),
-            ("dc.date", normalize_date(m("dc.date") or m("dcterms.date"))),
-        ],
-    )
+    return [
+        ("json-ld", ld.author),
+        ("meta-author", m("author")),
+        ("article:author", "" if "://" in article_author else article_author),
+        # Scholar tags write "Last, First", so a comma cannot separate the authors.
+        ("citation_author", "; ".join(page.meta.get("citation_author", [])[:10])),
+    ]
+
+
+def _language_candidates(page: HtmlFacts, ld: JsonLdFacts) -> Candidates:
+    m = page.first_meta
+    return [
+        ("html-lang", normalize_language(page.lang)),
+        ("content-language", normalize_language(m("content-language").split(",")[0])),
+        ("og:locale", normalize_language(m("og:locale"))),
+        ("json-ld", ld.language),
+    ]
+
+
+def _published_candidates(page: HtmlFacts, ld: JsonLdFacts) -> Candidates:
+    m = page.first_meta
+    return [
+        ("json-ld", ld.published),
+        ("article:published_time", normalize_date(m("article:published_time"))),
+        ("citation_publication_date", normalize_date(m("citation_publication_date"))),
+        ("citation_date", normalize_date(m("citation_date"))),
+        ("microdata", normalize_date(page.itemprops.get("datePublished"))),
+        ("microdata", normalize_date(page.itemprops.get("uploadDate"))),
+        ("dc.date", normalize_date(m("dc.date") or m("dcterms.date"))),
+    ]
 
 
 def _fill_urls(meta: PageMetadata, page: HtmlFacts, ld: JsonLdFacts, base: str) -> None:

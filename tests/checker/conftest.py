@@ -1,9 +1,10 @@
-"""Fixtures for the checker tests: real loopback servers, a socket layer that refuses to leave
-the machine, and a fake resolver so no name ever reaches a real DNS server."""
+"""Fixtures for the checker tests: real loopback servers and a fake resolver, so no name ever
+reaches a real DNS server. The socket layer that refuses to leave the machine is the suite's
+one network guard (tests/conftest.py): its `connections` fixture, with `.only(server, ...)`,
+is what these tests narrow and look at."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,59 +13,6 @@ import pytest
 
 from curation.checker.config import CheckerConfig
 from tests.checker.servers import ScriptedServer
-
-
-class ConnectionLog:
-    """Every connect() attempt in the process; refused ones never reach the kernel."""
-
-    def __init__(self) -> None:
-        self.attempts: list[Any] = []
-        self.refused: list[Any] = []
-        self._only: set[tuple[str, int]] | None = None
-
-    def only(self, *servers: ScriptedServer) -> None:
-        """From now on, permit connections to these servers and nothing else."""
-        self._only = {(s.host, s.port) for s in servers}
-
-    def permits(self, address: Any) -> bool:
-        if not isinstance(address, tuple):
-            return True  # AF_UNIX paths are not network traffic.
-        host, port = address[0], address[1]
-        if self._only is not None:
-            return (host, port) in self._only
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
-
-    def to(self, host: str) -> list[Any]:
-        return [a for a in self.attempts if isinstance(a, tuple) and a[0] == host]
-
-
-@pytest.fixture(autouse=True)
-def connections(monkeypatch: pytest.MonkeyPatch) -> ConnectionLog:
-    """Fail any attempt to connect off this machine (or, after .only(), anywhere unlisted)."""
-    log = ConnectionLog()
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def check(address: Any) -> None:
-        log.attempts.append(address)
-        if not log.permits(address):
-            log.refused.append(address)
-            raise AssertionError(f"test code tried to connect to {address!r}")
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        check(address)
-        return real_connect(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        check(address)
-        return real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    return log
 
 
 class FakeResolver:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import itertools
+import select
 import signal
 import socket
 import socketserver
@@ -140,25 +142,61 @@ def redirect(location: str, status: int = 301) -> Handler:
     return lambda h: h.reply(status, b"moved", headers={"Location": location})
 
 
-def drip(interval: float = 0.5, total: int = 60) -> Handler:
-    """200 with a body of `total` bytes sent one byte every `interval` seconds."""
+def client_hung_up(connection: socket.socket, wait: float) -> bool:
+    """Wait up to `wait` seconds for the client to close its end; True if it did."""
+    if isinstance(connection, ssl.SSLSocket):
+        time.sleep(wait)  # No peeking under TLS: the next write tells.
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], wait)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True  # reset, or shut down under us: gone either way
 
-    def handler(h: RequestHandler) -> None:
+
+class Drip:
+    """200 with a body of `total` bytes sent one byte every `interval` seconds.
+
+    The server's view of each request is kept: how many body bytes went out before the client
+    hung up (`hung_up_after`, one entry per request it gave up on, set the moment the server
+    sees the connection close) and how many requests got the whole body (`finished`).
+    """
+
+    def __init__(self, interval: float = 0.5, total: int = 60) -> None:
+        self.interval = interval
+        self.total = total
+        self.hung_up_after: list[int] = []
+        self.hung_up = threading.Event()
+        self.finished = 0
+
+    def __call__(self, h: RequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "text/html")
-        h.send_header("Content-Length", str(total))
+        h.send_header("Content-Length", str(self.total))
         h.end_headers()
         if h.command == "HEAD":
             return
-        try:
-            for _ in range(total):
+        for sent in range(self.total):
+            try:
                 h.wfile.write(b"x")
                 h.wfile.flush()
-                time.sleep(interval)
-        except OSError:
-            pass  # The client gave up, which is the point.
+            except OSError:
+                self._gave_up(h, sent)
+                return
+            if client_hung_up(h.connection, self.interval):
+                self._gave_up(h, sent + 1)
+                return
+        self.finished += 1
 
-    return handler
+    def _gave_up(self, h: RequestHandler, sent: int) -> None:
+        # The client gave up, which is the point.
+        h.close_connection = True
+        self.hung_up_after.append(sent)
+        self.hung_up.set()
+
+
+def drip(interval: float = 0.5, total: int = 60) -> Drip:
+    return Drip(interval, total)
 
 
 def gzip_bomb(size: int = 50 * 1024 * 1024) -> Handler:
@@ -238,22 +276,45 @@ class CountingListener:
         self.sock.close()
 
 
-def drip_headers(interval: float = 0.3, count: int = 100) -> Handler:
+class DripHeaders:
     """A status line, then one header line every `interval` seconds: a tarpit for clients
-    whose timeout is per socket operation."""
+    whose timeout is per socket operation. Notes, as Drip does, how many header lines went out
+    before the client hung up."""
 
-    def handler(h: RequestHandler) -> None:
+    def __init__(self, interval: float = 0.3, count: int = 100) -> None:
+        self.interval = interval
+        self.count = count
+        self.hung_up_after: list[int] = []
+        self.hung_up = threading.Event()
+        self.finished = 0
+
+    def __call__(self, h: RequestHandler) -> None:
+        h.close_connection = True
         try:
             h.wfile.write(b"HTTP/1.1 200 OK\r\n")
-            for i in range(count):
-                h.wfile.write(f"X-Slow-{i}: a\r\n".encode())
-                h.wfile.flush()
-                time.sleep(interval)
         except OSError:
-            pass  # The client hung up, which is the point.
-        h.close_connection = True
+            self._gave_up(0)
+            return
+        for sent in range(self.count):
+            try:
+                h.wfile.write(f"X-Slow-{sent}: a\r\n".encode())
+                h.wfile.flush()
+            except OSError:
+                self._gave_up(sent)
+                return
+            if client_hung_up(h.connection, self.interval):
+                self._gave_up(sent + 1)
+                return
+        self.finished += 1
 
-    return handler
+    def _gave_up(self, sent: int) -> None:
+        # The client hung up, which is the point.
+        self.hung_up_after.append(sent)
+        self.hung_up.set()
+
+
+def drip_headers(interval: float = 0.3, count: int = 100) -> DripHeaders:
+    return DripHeaders(interval, count)
 
 
 def default_sigint() -> None:
@@ -264,3 +325,125 @@ def default_sigint() -> None:
     the test sends. Give the child the default disposition, as an interactive shell would.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# Request starts as the server saw them ----------------------------------------------------------
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python does not name it
+_STAMP = struct.Struct("@qq")
+
+
+class ArrivalServer:
+    """A keep-alive HTTP server that notes when each request head arrived and each connection
+    was accepted: the server's view of request starts, for tests of spacing.
+
+    Arrivals carry the kernel's receive timestamp of the packet that completed the head
+    (SO_TIMESTAMPNS, wall clock), not the moment a server thread got round to reading it: two
+    requests sent 50 ms apart read 50 ms apart however busy the machine is. Where the kernel
+    gives no timestamp the read time stands in, and `precision` says how far to trust a gap.
+    Every request gets an empty 200.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = socket.create_server((host, 0))
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self.precision = 0.0002
+        except OSError:
+            self.precision = 0.005  # A server thread waking late reads a shorter gap than sent.
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.arrivals: list[tuple[float, str]] = []
+        self.accepted: list[float] = []
+        self.changed = threading.Condition()
+        self.sent = 0  # request heads written through send()
+        self._clients: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def host_port(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host_port}{path}"
+
+    # The client side, for tests that play the connection themselves.
+
+    def connect(self) -> socket.socket:
+        """A client connection, connected now (as a pooled connection is before its request)."""
+        client = socket.create_connection((self.host, self.port), timeout=10)
+        self._clients.append(client)
+        return client
+
+    def send(self, client: socket.socket, path: str) -> None:
+        """Write one request head on `client` (its answer is left unread)."""
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: {self.host_port}\r\n\r\n".encode())
+        with self.changed:
+            self.sent += 1
+
+    # What the server saw (once every head written through send() has been read).
+
+    def _stamps(self) -> list[tuple[float, str]]:
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.arrivals) >= self.sent, 10)
+            return sorted(self.arrivals)
+
+    def paths(self) -> list[str]:
+        """Request paths in the order they arrived."""
+        return [path for _, path in self._stamps()]
+
+    def when(self, path: str) -> float:
+        return next(stamp for stamp, p in self._stamps() if p == path)
+
+    def gap(self, first: str, then: str) -> float:
+        """Seconds from the arrival of `first` to that of `then`."""
+        return self.when(then) - self.when(first)
+
+    def gaps(self) -> list[float]:
+        """Seconds between consecutive arrivals."""
+        stamps = [stamp for stamp, _ in self._stamps()]
+        return [b - a for a, b in itertools.pairwise(stamps)]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until `count` requests have arrived (False if they did not within `timeout`)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.arrivals) >= count, timeout)
+
+    def stop(self) -> None:
+        for client in self._clients:
+            client.close()
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.changed:
+                self.accepted.append(time.time())
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while True:
+                try:
+                    chunk, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(_STAMP.size))
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                stamp = time.time()
+                for level, kind, payload in ancillary:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                        seconds, nanoseconds = _STAMP.unpack(payload[: _STAMP.size])
+                        stamp = seconds + nanoseconds / 1e9
+                data += chunk
+                while b"\r\n\r\n" in data:
+                    head, data = data.split(b"\r\n\r\n", 1)
+                    path = head.split(b" ", 2)[1].decode("latin-1")
+                    with self.changed:
+                        self.arrivals.append((stamp, path))
+                        self.changed.notify_all()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")

@@ -472,20 +472,29 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 def test_a_drip_server_times_out_at_the_deadline(server):
-    server.routes["/"] = on_head(page(200), drip(interval=0.5, total=60))
+    dripping = drip(interval=0.5, total=60)  # the whole body would take 30 s
+    server.routes["/"] = on_head(page(200), dripping)
 
     result = check(server, deadline=2.0, retries=1)
 
     assert result.outcome == Outcome.TIMEOUT
-    assert result.elapsed_ms < 15_000  # the drip alone would take 30 s
+    # The read timeout (2 s) is never reached between two bytes: only the deadline cuts it.
+    assert result.rule in {"deadline", "read-timeout"}
+    # As the server saw it: the client hung up part way through the body, and did not retry
+    # (no time was left for it).
+    assert dripping.hung_up.wait(10)
+    assert dripping.finished == 0
+    assert len(dripping.hung_up_after) == 1 and dripping.hung_up_after[0] < 60
+    assert server.methods("/") == ["GET"]
 
 
 def test_a_header_tarpit_times_out_at_the_deadline(server):
-    server.routes["/"] = drip_headers(interval=0.3, count=100)
+    tarpit = server.routes["/"] = drip_headers(interval=0.3, count=100)
 
     result = check(server, deadline=2.0, read_timeout=5.0)
 
     assert (result.outcome, result.rule) == (Outcome.TIMEOUT, "deadline")
+    assert tarpit.hung_up.wait(10) and tarpit.finished == 0  # the client hung up mid-headers
 
 
 def test_a_server_that_never_answers_times_out(server):

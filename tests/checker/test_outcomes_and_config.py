@@ -12,7 +12,7 @@ def test_the_outcome_set_is_exactly_the_documented_one():
     assert {o.value for o in Outcome} == {
         "ok", "redirected", "not_found", "soft_404", "server_error", "blocked", "http_error",
         "timeout", "dns_error", "connection_error", "tls_error", "redirect_loop",
-        "forbidden_target", "invalid_url",
+        "forbidden_target", "invalid_url", "check_error",
     }  # fmt: skip
 
 

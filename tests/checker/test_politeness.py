@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import socket
 import threading
 import time
+import tracemalloc
 import uuid
 
 import pytest
 
+import curation.checker.politeness as politeness
 from curation.checker.errors import FetchTimeout
 from curation.checker.fetch import fetch
 from curation.checker.guard import build_session
@@ -21,6 +22,30 @@ from curation.checker.politeness import (
     RedisHostLimiter,
 )
 from tests.checker.conftest import config_for
+from tests.checker.servers import ArrivalServer
+
+# Spacing is asserted as the server saw it: kernel timestamps of the request heads' arrival at a
+# loopback server (ArrivalServer), never the test's own clock. Where a test needs an upper bound
+# (a rate kept, nothing waited for), the limiter runs on a fake clock instead, which is exact.
+
+
+@pytest.fixture
+def wire():
+    server = ArrivalServer()
+    yield server
+    server.stop()
+
+
+def send_through_the_gate(limiter, host, token, wire, path, client=None, *, held_up=0.0):
+    """What the guarded connection does with its slot: connected already, it waits at the gate,
+    writes the request (`held_up` seconds later if its thread lost the CPU on the way), and
+    reports the send."""
+    client = client or wire.connect()
+    limiter.wait_for_start(host, token)
+    if held_up:
+        time.sleep(held_up)
+    wire.send(client, path)
+    limiter.started(host, token)
 
 
 def test_the_local_limiter_caps_requests_in_flight_per_host():
@@ -92,19 +117,13 @@ def test_the_redis_limiter_caps_in_flight_across_workers(redis_limiter_factory):
     assert worker_a.try_acquire("h:443")[0] is not None
 
 
-def _redis_start(limiter, host):
-    token, _ = limiter.try_acquire(host)
-    assert token is not None
-    limiter.wait_for_start(host, token)
-    limiter.started(host, token)
-    return token
-
-
 @pytest.mark.redis
 def test_the_redis_limiter_spaces_request_starts(redis_limiter_factory):
     limiter = redis_limiter_factory(per_host_concurrency=5, per_host_interval=30)
+    first, _ = limiter.try_acquire("h:443")
+    limiter.wait_for_start("h:443", first)
+    limiter.started("h:443", first)
 
-    _redis_start(limiter, "h:443")
     token, wait = limiter.try_acquire("h:443")
 
     assert token is None and 25 < wait <= 30.01
@@ -112,7 +131,7 @@ def test_the_redis_limiter_spaces_request_starts(redis_limiter_factory):
 
 
 @pytest.mark.redis
-def test_the_redis_gate_spaces_starts_sent_from_two_workers(redis_limiter_factory):
+def test_the_redis_gate_spaces_starts_sent_from_two_workers(redis_limiter_factory, wire):
     worker_a = redis_limiter_factory(per_host_concurrency=5, per_host_interval=0.2)
     worker_b = redis_limiter_factory(per_host_concurrency=5, per_host_interval=0.2)
     # Both granted at once: a grant is not a start.
@@ -120,18 +139,17 @@ def test_the_redis_gate_spaces_starts_sent_from_two_workers(redis_limiter_factor
     second, _ = worker_b.try_acquire("h:443")
     assert first and second
 
-    worker_a.wait_for_start("h:443", first)
-    sent = time.monotonic()
-    worker_a.started("h:443", first)
-    worker_b.wait_for_start("h:443", second)
+    send_through_the_gate(worker_a, "h:443", first, wire, "/a")
+    send_through_the_gate(worker_b, "h:443", second, wire, "/b")
 
+    assert wire.paths() == ["/a", "/b"]
     # Redis counts whole milliseconds.
-    assert time.monotonic() - sent >= 0.2 - 0.002
+    assert wire.gap("/a", "/b") >= 0.2 - 0.002 - wire.precision
 
 
 @pytest.mark.redis
 def test_a_redis_start_on_its_way_to_the_socket_holds_the_next_one_until_it_is_sent(
-    redis_limiter_factory,
+    redis_limiter_factory, wire
 ):
     # Worker A is let through, then loses the CPU (or waits on a slow TLS write) for longer
     # than the interval: B must not pass the gate before A's request is out, on any machine.
@@ -139,38 +157,44 @@ def test_a_redis_start_on_its_way_to_the_socket_holds_the_next_one_until_it_is_s
     worker_b = redis_limiter_factory(per_host_concurrency=5, per_host_interval=0.05)
     first, _ = worker_a.try_acquire("h:443")
     second, _ = worker_b.try_acquire("h:443")
+    a, b = wire.connect(), wire.connect()
     worker_a.wait_for_start("h:443", first)
-    passed = threading.Event()
     waiter = threading.Thread(
-        target=lambda: (worker_b.wait_for_start("h:443", second), passed.set()), daemon=True
+        target=send_through_the_gate, args=(worker_b, "h:443", second, wire, "/b", b), daemon=True
     )
     waiter.start()
 
-    held = not passed.wait(0.3)
-    sent = time.monotonic()
+    time.sleep(0.3)  # six intervals, with A's request still on its way
+    wire.send(a, "/a")
     worker_a.started("h:443", first)
-    waiter.join(5)
+    waiter.join(10)
 
-    assert held and passed.is_set()
-    assert time.monotonic() - sent >= 0.05 - 0.002
+    assert wire.paths() == ["/a", "/b"]
+    assert wire.gap("/a", "/b") >= 0.05 - 0.002 - wire.precision
 
 
 @pytest.mark.redis
 def test_a_worker_that_dies_between_the_gate_and_the_send_holds_the_host_only_briefly(
-    redis_limiter_factory, monkeypatch
+    redis_limiter_factory, monkeypatch, wire
 ):
     monkeypatch.setattr("curation.checker.politeness.SENDING_LEASE", 0.3)
     dying = redis_limiter_factory(per_host_concurrency=5, per_host_interval=0.01)
     survivor = redis_limiter_factory(per_host_concurrency=5, per_host_interval=0.01)
     lost, _ = dying.try_acquire("h:443")
-    dying.wait_for_start("h:443", lost)  # ...and never reports the send.
+    lost_connection = wire.connect()
+    dying.wait_for_start("h:443", lost)
+    wire.send(lost_connection, "/lost")  # ...and the worker dies before it reports the send.
     token = survivor.acquire("h:443", deadline=time.monotonic() + 5)
-    began = time.monotonic()
 
-    survivor.wait_for_start("h:443", token)
+    waiter = threading.Thread(
+        target=send_through_the_gate, args=(survivor, "h:443", token, wire, "/next"), daemon=True
+    )
+    waiter.start()
+    waiter.join(10)
 
-    # Held until the lease of the request that was never sent ran out (0.3 s), then free.
-    assert 0.2 <= time.monotonic() - began < 5
+    # Held until the lease of the request never reported (0.3 s) ran out, then let through.
+    assert wire.paths() == ["/lost", "/next"]
+    assert wire.gap("/lost", "/next") >= 0.3 - 0.05
 
 
 @pytest.mark.redis
@@ -228,64 +252,75 @@ def test_the_redis_keys_expire_on_their_own(redis_limiter_factory, redis_client)
     assert ttls and all(0 < ttl <= 10_000 for ttl in ttls)
 
 
+def _blocks_held_by_the_limiter() -> int:
+    """Memory blocks allocated by the limiter's code and still alive."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(True, politeness.__file__)]
+    )
+    return sum(stat.count for stat in snapshot.statistics("filename"))
+
+
 def test_the_local_limiter_forgets_idle_hosts(monkeypatch):
+    # A run over a million hosts must keep the limiter's memory flat.
+    clock = _FakeClock()
+    monkeypatch.setattr("curation.checker.politeness.time", clock)
     monkeypatch.setattr("curation.checker.politeness.PURGE_EVERY", 10)
     limiter = LocalHostLimiter(per_host_concurrency=1, per_host_interval=0.01)
-    for i in range(50):
-        token, _ = limiter.try_acquire(f"host-{i}:80")
-        limiter.release(f"host-{i}:80", token)
-    time.sleep(0.02)
+    tracemalloc.start()
+    try:
+        for i in range(2000):
+            token, _ = limiter.try_acquire(f"host-{i}:80")
+            limiter.release(f"host-{i}:80", token)  # each host still inside its interval
+        remembered = _blocks_held_by_the_limiter()
+        clock.sleep(0.02)  # every one of them idle now
 
-    for i in range(10):
-        limiter.try_acquire(f"late-{i}:80")
+        for i in range(10):
+            limiter.try_acquire(f"late-{i}:80")
+        after = _blocks_held_by_the_limiter()
+    finally:
+        tracemalloc.stop()
 
-    assert len(limiter._hosts) <= 10
+    # A host's state, at least, for each host within its interval; next to nothing once they
+    # are idle (the ten late hosts, and the blocks the interpreter keeps for reuse).
+    assert remembered >= 2000
+    assert after < remembered / 10
 
 
 # Start slots: kept at the send, on a grid -----------------------------------------------------
 
 
-def _start_through_the_gate(limiter, host, starts, lock):
-    token = limiter.acquire(host, deadline=time.monotonic() + 10)
-    try:
-        limiter.wait_for_start(host, token)
-        with lock:
-            starts.append(time.monotonic())
-        limiter.started(host, token)
-    finally:
-        limiter.release(host, token)
-
-
-def test_starts_through_the_gate_are_the_interval_apart_whatever_the_threads_do():
+def test_starts_through_the_gate_are_the_interval_apart_whatever_the_threads_do(wire):
     limiter = LocalHostLimiter(per_host_concurrency=8, per_host_interval=0.05)
-    starts: list[float] = []
-    lock = threading.Lock()
-    threads = [
-        threading.Thread(target=_start_through_the_gate, args=(limiter, "a:80", starts, lock))
-        for _ in range(8)
-    ]
+
+    def one_request(index: int) -> None:
+        token = limiter.acquire("a:80", deadline=time.monotonic() + 10)
+        try:
+            send_through_the_gate(limiter, "a:80", token, wire, f"/{index}")
+        finally:
+            limiter.release("a:80", token)
+
+    threads = [threading.Thread(target=one_request, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+    gaps = wire.gaps()
     assert len(gaps) == 7
-    assert min(gaps) >= 0.05 - START_TOLERANCE
+    assert min(gaps) >= 0.05 - START_TOLERANCE - wire.precision
 
 
-def test_a_start_sent_late_pushes_the_next_one_back():
+def test_a_start_sent_late_pushes_the_next_one_back(wire):
     limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0.05)
     first = limiter.acquire("a:80")
     second = limiter.acquire("a:80", deadline=time.monotonic() + 5)  # the slot 50 ms later
-    limiter.wait_for_start("a:80", first)
-    time.sleep(0.12)  # the first request is held up on its way out (a busy CPU, the GIL)
-    limiter.started("a:80", first)
-    sent = time.monotonic()
 
-    limiter.wait_for_start("a:80", second)
+    # The first request is held up on its way out (a busy CPU, the GIL) past the second's slot.
+    send_through_the_gate(limiter, "a:80", first, wire, "/first", held_up=0.12)
+    send_through_the_gate(limiter, "a:80", second, wire, "/second")
 
-    assert time.monotonic() - sent >= 0.05 - START_TOLERANCE
+    assert wire.paths() == ["/first", "/second"]
+    assert wire.gap("/first", "/second") >= 0.05 - START_TOLERANCE - wire.precision
 
 
 def test_reserved_slots_are_spaced_by_the_interval_not_by_when_they_were_asked_for():
@@ -303,45 +338,45 @@ def test_reserved_slots_are_spaced_by_the_interval_not_by_when_they_were_asked_f
     assert later_wait <= 0.1 - START_LEAD + 0.02
 
 
-def test_a_deferred_host_holds_a_start_already_reserved():
+def test_a_deferred_host_holds_a_start_already_reserved(wire):
     limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0)
-    token = limiter.acquire("a:80")
-    limiter.defer("a:80", 0.2)
-    before = time.monotonic()
+    first, second = limiter.acquire("a:80"), limiter.acquire("a:80")
 
-    limiter.wait_for_start("a:80", token)
+    send_through_the_gate(limiter, "a:80", first, wire, "/first")
+    limiter.defer("a:80", 0.2)  # the first was answered 429, Retry-After: 0.2
+    send_through_the_gate(limiter, "a:80", second, wire, "/second")
 
-    assert time.monotonic() - before >= 0.19
+    assert wire.paths() == ["/first", "/second"]
+    assert wire.gap("/first", "/second") >= 0.2 - wire.precision
 
 
-def test_a_start_on_its_way_to_the_socket_holds_the_next_one_until_it_is_sent():
+def test_a_start_on_its_way_to_the_socket_holds_the_next_one_until_it_is_sent(wire):
     # The first request is through the gate but its thread lost the CPU before the send: the
     # second, due meanwhile, must neither overtake it nor go out less than the interval after it.
     limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0.05)
     first = limiter.acquire("a:80")
     second = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    client = wire.connect()
     limiter.wait_for_start("a:80", first)
-    passed = threading.Event()
     waiter = threading.Thread(
-        target=lambda: (limiter.wait_for_start("a:80", second), passed.set()), daemon=True
+        target=send_through_the_gate, args=(limiter, "a:80", second, wire, "/second"), daemon=True
     )
     waiter.start()
 
-    assert not passed.wait(0.15)  # far past the second slot, still held
+    time.sleep(0.15)  # far past the second slot, the first still on its way
+    wire.send(client, "/first")
     limiter.started("a:80", first)
-    sent = time.monotonic()
-    assert passed.wait(2)
-    assert time.monotonic() - sent >= 0.05 - START_TOLERANCE
+    waiter.join(10)
+
+    assert wire.paths() == ["/first", "/second"]
+    assert wire.gap("/first", "/second") >= 0.05 - START_TOLERANCE - wire.precision
 
 
-def test_after_a_late_start_new_slots_follow_it_rather_than_the_grid():
+def test_after_a_late_start_new_slots_follow_it_rather_than_the_grid(wire):
     # Slots handed out on the old grid would only wait at the gate, each holding a connection.
     limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.05)
     first = limiter.acquire("a:80")
-    limiter.wait_for_start("a:80", first)
-    time.sleep(0.12)
-    sent = time.monotonic()
-    limiter.started("a:80", first)
+    send_through_the_gate(limiter, "a:80", first, wire, "/first", held_up=0.12)
 
     token, wait = limiter.try_acquire("a:80")
 
@@ -349,24 +384,31 @@ def test_after_a_late_start_new_slots_follow_it_rather_than_the_grid():
     assert wait >= 0.05 - START_TOLERANCE - START_LEAD - 0.01
     assert limiter.delay("a:80") >= 0.05 - START_TOLERANCE - 0.01
     later = limiter.acquire("a:80", deadline=time.monotonic() + 5)
-    assert later.slot >= sent + 0.05 - START_TOLERANCE
+    send_through_the_gate(limiter, "a:80", later, wire, "/later")
+    assert wire.gap("/first", "/later") >= 0.05 - START_TOLERANCE - wire.precision
 
 
-def test_slots_reserved_behind_a_late_start_push_new_ones_further():
+def test_slots_reserved_behind_a_late_start_push_new_ones_further(wire):
     limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.05)
     first = limiter.acquire("a:80")
+    client = wire.connect()
     limiter.wait_for_start("a:80", first)
     time.sleep(0.1)
     second = limiter.acquire("a:80", deadline=time.monotonic() + 5)  # on the grid: now
-    sent = time.monotonic()
-    limiter.started("a:80", first)  # sent 100 ms late
+    wire.send(client, "/first")  # sent 100 ms late
+    limiter.started("a:80", first)
 
-    third = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    token, wait = limiter.try_acquire("a:80")
 
-    # The second goes out an interval after the late start, the third an interval after that.
+    # The second goes out an interval after the late start, a third only an interval after that.
     spacing = 0.05 - START_TOLERANCE
-    assert second.slot < sent
-    assert third.slot >= sent + 2 * spacing
+    assert token is None
+    assert wait >= 2 * spacing - START_LEAD - 0.01
+    third = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    send_through_the_gate(limiter, "a:80", second, wire, "/second")
+    send_through_the_gate(limiter, "a:80", third, wire, "/third")
+    assert wire.paths() == ["/first", "/second", "/third"]
+    assert min(wire.gaps()) >= spacing - wire.precision
 
 
 class _FakeClock:
@@ -374,11 +416,14 @@ class _FakeClock:
 
     def __init__(self, now: float = 100.0) -> None:
         self.now = now
+        self.start = now
 
     def monotonic(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
+        if self.now - self.start > 60:
+            raise AssertionError("the limiter would have waited more than a minute")
         self.now += max(0.0, seconds)
 
 
@@ -421,70 +466,55 @@ def test_a_long_stall_moves_the_grid_rather_than_being_made_up_for(monkeypatch):
     assert gaps[-5:] == pytest.approx([0.05] * 5, abs=1e-9)
 
 
-def test_a_reservation_released_without_a_start_stops_holding_the_grid():
+def test_a_reservation_released_without_a_start_stops_holding_the_grid(monkeypatch):
+    clock = _FakeClock()
+    monkeypatch.setattr("curation.checker.politeness.time", clock)
     limiter = LocalHostLimiter(per_host_concurrency=5, per_host_interval=0.05)
     first = limiter.acquire("a:80")
     limiter.wait_for_start("a:80", first)
+    sent = clock.now
     limiter.started("a:80", first)
-    refused = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    refused = limiter.acquire("a:80", deadline=clock.now + 5)
     limiter.release("a:80", refused)  # e.g. the address was refused: nothing was sent
     limiter.release("a:80", first)
 
-    nxt = limiter.acquire("a:80", deadline=time.monotonic() + 5)
+    starts = []
+    for _ in range(4):
+        token = limiter.acquire("a:80", deadline=clock.now + 5)
+        limiter.wait_for_start("a:80", token)
+        starts.append(clock.now)
+        limiter.started("a:80", token)
+        limiter.release("a:80", token)
 
-    # One interval after the refused slot, not two after the real start.
-    assert nxt.slot <= refused.slot + 0.05 + 0.005
+    # One interval after the refused slot, then one interval apart: the refused reservation
+    # holds nothing back.
+    assert starts[0] == pytest.approx(sent + 2 * 0.05, abs=1e-9)
+    assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([0.05] * 3, abs=1e-9)
 
 
-def test_without_an_interval_nothing_waits_for_a_start_in_progress():
+def test_without_an_interval_nothing_waits_for_a_start_in_progress(wire):
     limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0)
-    first = limiter.acquire("a:80")
-    second = limiter.acquire("a:80")
-    limiter.wait_for_start("a:80", first)
-    before = time.monotonic()
+    first, second = limiter.acquire("a:80"), limiter.acquire("a:80")
+    client = wire.connect()
+    limiter.wait_for_start("a:80", first)  # through the gate, not sent yet
+    waiter = threading.Thread(
+        target=send_through_the_gate, args=(limiter, "a:80", second, wire, "/second"), daemon=True
+    )
+    waiter.start()
 
-    limiter.wait_for_start("a:80", second)  # the first has not been sent yet
+    overtook = wire.wait_for(1)  # the second request arrives while the first is still unsent
+    wire.send(client, "/first")
+    limiter.started("a:80", first)
+    waiter.join(10)
 
-    assert time.monotonic() - before < 0.05
-
-
-class _TimingListener:
-    """A keep-alive HTTP server that notes when each connection was accepted and when each
-    request head arrived (server time, monotonic)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[float] = []
-        self.requests: list[float] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(time.monotonic())
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-                while b"\r\n\r\n" in data:
-                    _, data = data.split(b"\r\n\r\n", 1)
-                    self.requests.append(time.monotonic())
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    assert overtook
+    assert wire.paths() == ["/second", "/first"]
 
 
-def test_a_new_connection_is_made_before_the_start_slot_so_only_the_request_waits_for_it():
-    listener = _TimingListener()
-    host = f"127.0.0.1:{listener.port}"
-    config = config_for(host, per_host_interval=0.5)
+def test_a_new_connection_is_made_before_the_start_slot_so_only_the_request_waits_for_it(wire):
+    config = config_for(wire.host_port, per_host_interval=0.5)
     limiter = LocalHostLimiter(per_host_concurrency=2, per_host_interval=0.5)
-    url = f"http://{host}/page"
+    url = wire.url("/page")
     first_client, second_client = build_session(config), build_session(config)
     try:
         fetch(first_client, url, config=config, max_bytes=1024, deadline=time.monotonic() + 5,
@@ -497,9 +527,7 @@ def test_a_new_connection_is_made_before_the_start_slot_so_only_the_request_wait
         first_client.close()
         second_client.close()
 
-    assert len(listener.accepted) == 2 and len(listener.requests) == 2
-    # The server notes arrivals in its own threads: one that wakes a little late for the first
-    # request reads a gap shorter than was sent (0.4989 s seen), hence the 5 ms of slack.
-    assert listener.requests[1] - listener.requests[0] >= 0.5 - START_TOLERANCE - 0.005
+    assert len(wire.accepted) == 2 and len(wire.arrivals) == 2
+    assert wire.gaps()[0] >= 0.5 - START_TOLERANCE - wire.precision
     # Connected while the request waited for its slot, not after it.
-    assert listener.accepted[1] < listener.requests[0] + 0.5 - START_TOLERANCE
+    assert wire.accepted[1] < wire.when("/page") + 0.5 - START_TOLERANCE

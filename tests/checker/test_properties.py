@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curation.checker.addresses import _CANONICAL_IPV4, _looks_like_numeric_ipv4
+from curation.checker.addresses import (
+    _CANONICAL_IPV4,
+    _looks_like_numeric_ipv4,
+    address_refusal,
+)
 from curation.checker.engine import check_url
 from curation.checker.guard import build_session
 from curation.checker.htmlscan import MAX_TEXT_CHARS, _Scanner, scan_html
 from curation.checker.outcomes import CheckResult, Outcome
 from tests.checker.conftest import FakeResolver, config_for
 
-# Everything resolves to nothing and every connect is refused, so a generated URL that happens to
-# name a real public address still cannot leave the machine.
+# Everything resolves to nothing and every connect is refused (by the suite's network guard,
+# narrowed to no server at all), so a generated URL that happens to name a real public address
+# still cannot leave the machine.
 CONFIG = config_for(resolver=FakeResolver(), deadline=1.0, retries=0)
 SESSION = build_session(CONFIG)
 
@@ -42,14 +48,16 @@ url_like = st.one_of(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(url=url_like)
-def test_check_url_always_returns_a_result_and_never_leaves_the_machine(url, monkeypatch):
-    def refuse(sock, address):
-        raise ConnectionRefusedError(f"refused in test: {address!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+def test_check_url_always_returns_a_result_and_never_leaves_the_machine(url, connections):
+    connections.only()  # no server: every connect is refused before it is made...
+    connections.tolerate_refusals()  # ...and a public address is a fair input, not a failure
+    before = len(connections.attempts)
 
     result = check_url(url, config=CONFIG, session=SESSION)
 
+    tried = [address[0] for address in connections.attempts[before:]]
+    # Only a public address may get as far as connect(): the guard refused every other one.
+    assert [a for a in tried if address_refusal(ipaddress.ip_address(a)) is not None] == []
     assert isinstance(result, CheckResult)
     assert result.url == url
     assert result.rule != "unexpected-error", result.error

@@ -268,3 +268,14 @@ def test_a_success_always_means_healthy(outcomes):
     for verdict, outcome in zip(run(outcomes), outcomes, strict=True):
         if outcome == "ok":
             assert verdict.after.state == HEALTHY
+
+
+def test_the_rules_spell_the_states_as_the_database_stores_them():
+    from curation.models import HealthState
+
+    spelled = {rules.UNKNOWN, rules.HEALTHY, rules.MOVED, rules.SUSPECT, rules.BROKEN}
+    assert spelled | {rules.UNVERIFIABLE} == set(HealthState.values)
+
+
+def test_every_engine_outcome_has_a_class():
+    assert set(rules.OUTCOME_CLASSES) == set(Outcome)
