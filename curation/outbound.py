@@ -2,19 +2,27 @@
 
 Every outbound request the app makes (link checks, metadata fetches) is built from
 `checker_config()`, which carries the SSRF guard's allow-list and the size and time limits, and
-waits on `host_limiter()`, which spaces requests to one host across every worker.
+waits on `host_limiter()`, which spaces requests to one host across every worker. Metadata
+fetches also keep what each host's robots.txt said in `robots_cache()`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from typing import Any
 
+import redis
 from django.conf import settings
 
 from curation.checker.config import ENVIRONMENT, CheckerConfig, config_from_settings
 from curation.checker.politeness import HostLimiter, LocalHostLimiter, RedisHostLimiter
+from curation.checker.robots import LocalRobotsCache, RobotsCache
+
+logger = logging.getLogger(__name__)
+
+ROBOTS_KEY_PREFIX = "syllabus:robots"
 
 
 def checker_values() -> dict[str, Any]:
@@ -34,8 +42,6 @@ def redis_client():
 
 @lru_cache(maxsize=4)
 def _redis_client_for(pid: int, url: str):
-    import redis
-
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
 
 
@@ -60,3 +66,37 @@ def host_limiter(config: CheckerConfig) -> HostLimiter:
             per_host_interval=config.per_host_interval,
         )
     return _local_limiters[key]
+
+
+class RedisRobotsCache:
+    """What each host's robots.txt said, shared by every worker: one fetch per host and day
+    for the whole fleet. Redis failing costs a fetch of robots.txt, never the page's metadata."""
+
+    def __init__(self, client: redis.Redis, *, key_prefix: str = ROBOTS_KEY_PREFIX) -> None:
+        self.client = client
+        self.key_prefix = key_prefix
+
+    def get(self, key: str) -> str | None:
+        try:
+            value = self.client.get(f"{self.key_prefix}:{key}")
+        except redis.RedisError as exc:
+            logger.warning("robots.txt cache unavailable, reading %s afresh: %s", key, exc)
+            return None
+        return value.decode("utf-8") if value is not None else None
+
+    def set(self, key: str, value: str, *, ttl: float) -> None:
+        try:
+            self.client.set(f"{self.key_prefix}:{key}", value, ex=max(1, round(ttl)))
+        except redis.RedisError as exc:
+            logger.warning("robots.txt cache unavailable, %s not kept: %s", key, exc)
+
+
+_local_robots: dict[int, LocalRobotsCache] = {}
+
+
+def robots_cache() -> RobotsCache:
+    """In Redis when Redis is configured, so that all workers share it; otherwise one cache
+    for the fetches of this process."""
+    if settings.REDIS_URL or settings.CELERY_BROKER_IS_REDIS:
+        return RedisRobotsCache(redis_client())
+    return _local_robots.setdefault(os.getpid(), LocalRobotsCache())

@@ -129,7 +129,7 @@ def subprocess_pythonpath(*entries: str | os.PathLike[str]) -> str:
     return os.pathsep.join([*map(str, entries), netguard.HOOK_DIRECTORY])
 
 
-class _ChildReports:
+class ChildReports:
     """The file the tests' subprocesses report refusals to, read on from where it was left."""
 
     def __init__(self, path: str) -> None:
@@ -142,11 +142,11 @@ class _ChildReports:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def netguard_children(tmp_path_factory) -> Iterator[_ChildReports]:
+def netguard_children(tmp_path_factory) -> Iterator[ChildReports]:
     """Every Python process the tests start runs the guard and reports its refusals here."""
     report = tmp_path_factory.getbasetemp() / "netguard-refusals.jsonl"
     report.touch()
-    children = _ChildReports(str(report))
+    children = ChildReports(str(report))
     inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     patch = pytest.MonkeyPatch()
     patch.setenv("PYTHONPATH", subprocess_pythonpath(*inherited))
@@ -159,7 +159,7 @@ def netguard_children(tmp_path_factory) -> Iterator[_ChildReports]:
 
 
 @pytest.fixture(autouse=True)
-def connections(netguard_children: _ChildReports) -> Iterator[netguard.ConnectionLog]:
+def connections(netguard_children: ChildReports) -> Iterator[netguard.ConnectionLog]:
     """This test's connect() attempts and refusals; its subprocesses' refusals count too."""
     log = NETGUARD.begin()
     try:

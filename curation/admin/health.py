@@ -122,23 +122,41 @@ def _snooze_form(resource: Resource) -> str:
     )
 
 
-class HealthAdminMixin:
-    """Mixed into ResourceAdmin: health evidence on the page, snooze and apply-move actions."""
+def _evidence(resource: Resource, *, offers: bool) -> str:
+    if resource.pk is None:
+        return "—"
+    parts = [_state_line(resource), _streak_line(resource), *_recent_checks(resource)]
+    if offers:
+        if resource.health == HealthState.MOVED and resource.suggested_url:
+            parts.append(_apply_moved_offer(resource))
+        parts.append(_snooze_form(resource))
+    return format_html_join("", "{}", ((p,) for p in parts))
 
-    health_readonly_fields: tuple[str, ...] = ("snoozed_until", "health_evidence")
+
+class HealthAdminMixin:
+    """Mixed into ResourceAdmin: health evidence on the page, snooze and apply-move actions.
+
+    Snoozing and applying a moved address write the resource: both, as actions and as the
+    buttons on the page, need change permission on it.
+    """
+
     health_actions: tuple[str, ...] = (
         "snooze_7_days", "snooze_30_days", "lift_snooze", "apply_moved_address",
     )  # fmt: skip
 
+    def health_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
+        """The health fields of the page; the buttons only for those who may use them."""
+        if self.has_change_permission(request, obj):
+            return ("snoozed_until", "health_evidence")
+        return ("snoozed_until", "health_evidence_read_only")
+
     @admin.display(description="why this state")
     def health_evidence(self, resource: Resource) -> str:
-        if resource.pk is None:
-            return "—"
-        parts = [_state_line(resource), _streak_line(resource), *_recent_checks(resource)]
-        if resource.health == HealthState.MOVED and resource.suggested_url:
-            parts.append(_apply_moved_offer(resource))
-        parts.append(_snooze_form(resource))
-        return format_html_join("", "{}", ((p,) for p in parts))
+        return _evidence(resource, offers=True)
+
+    @admin.display(description="why this state")
+    def health_evidence_read_only(self, resource: Resource) -> str:
+        return _evidence(resource, offers=False)
 
     # --- one-click views (buttons on the change page) ---
 

@@ -72,7 +72,13 @@ class MetadataSuggestionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Accept: apply the suggested value", permissions=["change"])
+    def has_accept_permission(self, request) -> bool:
+        # Accepting writes the suggested value into the resource, not only the suggestion.
+        return self.has_change_permission(request) and request.user.has_perm(
+            "curation.change_resource"
+        )
+
+    @admin.action(description="Accept: apply the suggested value", permissions=["accept"])
     def accept(self, request, queryset):
         applied = 0
         for suggestion in queryset.filter(status=SuggestionStatus.PENDING):

@@ -1,12 +1,18 @@
 """Link reports in the admin: the list, a page per report with its chart, "generate now",
 and one-click "apply suggested address" for moved resources.
 
+Reading a report needs view permission on LinkReport. "Generate now" writes a report and
+emails every curator, so it needs the add permission on LinkReport (the admin's own add form
+stays closed: reports are written by the generator only); "apply" writes the resource, so it
+needs change permission on Resource.
+
 Registered when curation.admin imports this module.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -22,6 +28,7 @@ from curation.reports.delivery import generate_and_deliver
 from curation.reports.formats import CONTENT_TYPES, FORMATS, render
 
 DOWNLOAD_EXTENSIONS = {"json": "json", "csv": "csv", "md": "md"}
+CHANGE_RESOURCE = "curation.change_resource"
 
 
 @admin.register(LinkReport)
@@ -56,6 +63,24 @@ class LinkReportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_generate_permission(self, request: HttpRequest) -> bool:
+        """Creating a report is what the add permission on LinkReport grants."""
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('add', opts)}")
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if isinstance(response, TemplateResponse) and not self.has_generate_permission(request):
+            # The "Generate now" button is all our list template adds: without the right to
+            # generate, the admin's own list is shown instead.
+            opts = self.model._meta
+            response.template_name = [
+                f"admin/{opts.app_label}/{opts.model_name}/change_list.html",
+                f"admin/{opts.app_label}/change_list.html",
+                "admin/change_list.html",
+            ]
+        return response
 
     @admin.display(boolean=True, description="changed")
     def changed(self, report: LinkReport) -> bool | None:
@@ -122,7 +147,7 @@ class LinkReportAdmin(admin.ModelAdmin):
             # Built by render_health_chart, which escapes every piece of text it writes.
             "chart_svg": mark_safe(render_health_chart(data.get("history", []))),  # noqa: S308
             "pending_moves": pending,
-            "admin_actions": request.user.has_perm("curation.change_resource"),
+            "admin_actions": request.user.has_perm(CHANGE_RESOURCE),
             "downloads": [
                 (fmt, reverse("admin:curation_linkreport_download", args=[report.pk, fmt]))
                 for fmt in FORMATS
@@ -134,7 +159,7 @@ class LinkReportAdmin(admin.ModelAdmin):
     def generate_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
             return HttpResponse(status=405, headers={"Allow": "POST"})
-        if not self.has_view_permission(request):
+        if not self.has_generate_permission(request):
             raise PermissionDenied
         generation, delivery = generate_and_deliver()
         report = generation.report
@@ -160,7 +185,7 @@ class LinkReportAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponse(status=405, headers={"Allow": "POST"})
         report = self._report_or_404(request, report_id)
-        if not request.user.has_perm("curation.change_resource"):
+        if not request.user.has_perm(CHANGE_RESOURCE):
             raise PermissionDenied
         resource = get_object_or_404(Resource, pk=resource_id)
         back = reverse("admin:curation_linkreport_change", args=[report.pk])

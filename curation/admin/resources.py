@@ -115,14 +115,15 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (
             *self.readonly_fields_base,
-            *self.health_readonly_fields,
+            *self.health_readonly_fields(request, obj),
             *self.metadata_readonly_fields,
         )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None and self.health_readonly_fields:
-            fieldsets.append(("Health evidence", {"fields": list(self.health_readonly_fields)}))
+        if obj is not None:
+            health = list(self.health_readonly_fields(request, obj))
+            fieldsets.append(("Health evidence", {"fields": health}))
         if obj is not None and self.metadata_readonly_fields:
             fieldsets.append(("Page metadata", {"fields": list(self.metadata_readonly_fields)}))
         return fieldsets

@@ -30,7 +30,7 @@ from curation.models import (
     Resource,
     SuggestionStatus,
 )
-from curation.outbound import checker_config, host_limiter
+from curation.outbound import checker_config, host_limiter, robots_cache
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ def refresh_metadata(resource_id: int) -> list[str] | None:
     """Fetch the resource's page and apply what it says; returns the curated fields changed.
 
     Returns None when the resource is gone or the page could not be read (the failure is
-    recorded on the resource and the fetch retried later).
+    recorded on the resource and the fetch retried later). A page its robots.txt keeps the
+    checker from reading is such a failure, recorded as "robots.txt disallows ...".
     """
     resource = Resource.objects.filter(pk=resource_id).first()
     if resource is None:
@@ -69,6 +70,7 @@ def refresh_metadata(resource_id: int) -> list[str] | None:
             config=config,
             want_body=resource.kind in TEXT_KINDS,
             limiter=host_limiter(config),
+            robots_cache=robots_cache(),
         )
     except MetadataUnavailable as exc:
         record_metadata_failure(resource_id, error=str(exc), at=now)

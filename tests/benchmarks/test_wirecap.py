@@ -18,6 +18,8 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import wirecap  # noqa: E402
 
+from tests.conftest import service_missing  # noqa: E402
+
 FARM_PORT = 8123
 
 
@@ -77,8 +79,9 @@ class _Quiet(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.skipif(not wirecap.available(), reason="needs a packet socket (Linux, root)")
 def test_a_live_capture_sees_each_request_leave_with_its_spacing(tmp_path):
+    if not wirecap.available():
+        service_missing("the wire capture needs a packet socket (Linux, root or CAP_NET_RAW)")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]

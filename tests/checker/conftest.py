@@ -5,14 +5,19 @@ is what these tests narrow and look at."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from curation.checker.config import CheckerConfig
-from tests.checker.servers import ScriptedServer
+from tests.checker.servers import ScriptedServer, page
+from tests.conftest import service_missing
 
 
 class FakeResolver:
@@ -53,6 +58,38 @@ def make_server() -> Iterator[Callable[..., ScriptedServer]]:
 @pytest.fixture
 def server(make_server: Callable[..., ScriptedServer]) -> ScriptedServer:
     return make_server()
+
+
+# TLS: a self-signed certificate for secure.test, and a loopback server presenting it.
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        service_missing("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=secure.test",
+         "-addext", "subjectAltName=DNS:secure.test"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(make_server, certificate) -> ScriptedServer:
+    cert, key = certificate
+    seen: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: seen.append(name)
+    server = make_server(tls_context=context)
+    server.routes["/"] = page()
+    server.sni = seen  # type: ignore[attr-defined]
+    return server
 
 
 def config_for(

@@ -4,9 +4,6 @@ autouse `connections` fixture fails any connect() that is not explicitly permitt
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import ssl
-import subprocess
 
 import pytest
 import requests
@@ -225,35 +222,6 @@ def test_a_session_refuses_explicit_proxies(server):
 
 
 # TLS: the guard connects to the checked address, yet certificates are verified against the name.
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=secure.test",
-         "-addext", "subjectAltName=DNS:secure.test"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-@pytest.fixture
-def tls_server(make_server, certificate):
-    cert, key = certificate
-    seen: list[str | None] = []
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    context.sni_callback = lambda sock, name, ctx: seen.append(name)
-    server = make_server(tls_context=context)
-    server.routes["/"] = page()
-    server.sni = seen
-    return server
 
 
 def test_tls_verifies_the_hostname_and_sends_sni_through_the_guard(tls_server, certificate):

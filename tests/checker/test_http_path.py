@@ -4,9 +4,10 @@ reuses, how its failures read. Real loopback servers throughout; no timing asser
 from __future__ import annotations
 
 import base64
-import ssl
+import socket
 import threading
 import time
+import tracemalloc
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,9 +15,15 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NewConnectionError,
+    ProtocolError,
+    URLSchemeUnknown,
+)
 
-from curation.checker.config import CheckerConfig
+from curation.checker import guard as guard_module
+from curation.checker.engine import check_url
 from curation.checker.errors import (
     ConnectionFailure,
     DNSFailure,
@@ -25,7 +32,13 @@ from curation.checker.errors import (
     InvalidTarget,
 )
 from curation.checker.fetch import _translate, fetch, fetch_following_redirects
-from curation.checker.guard import ACCEPT, GuardedClient, _prepare_url, build_session
+from curation.checker.guard import (
+    ACCEPT,
+    GuardedClient,
+    _prepare_url,
+    build_session,
+)
+from curation.checker.outcomes import Outcome
 from tests.checker.conftest import FakeResolver, config_for
 from tests.checker.servers import CountingListener, page
 
@@ -243,53 +256,138 @@ def test_the_request_line_is_the_one_requests_sent(path):
     assert (scheme, host, port) == ("http", "example.com", None)
 
 
-def test_the_default_trust_verifies_certificates_and_host_names():
-    first, second = GuardedClient(CheckerConfig()), GuardedClient(CheckerConfig())
-    pool = first._pools.connection_from_host("example.com", 443, "https")
-    context = pool.conn_kw["ssl_context"]
-
-    assert pool.cert_reqs == "CERT_REQUIRED"
-    assert context.verify_mode == ssl.CERT_REQUIRED
-    assert context.check_hostname is True
-    assert context.cert_store_stats()["x509_ca"] > 0  # certifi's bundle, loaded once
-    other = second._pools.connection_from_host("example.org", 443, "https")
-    assert other.conn_kw["ssl_context"] is context
+# The default trust: certifi's bundle, read once for every client, checked against the host name.
 
 
-def test_plain_http_pools_carry_no_tls_context():
-    client = GuardedClient(CheckerConfig())
+@pytest.fixture
+def bundle_reads(monkeypatch, certificate) -> list[str]:
+    """certifi's bundle is the test certificate here (so that a verified connection can be made
+    at all), and every read of it is noted."""
+    import certifi
 
-    pool = client._pools.connection_from_host("example.com", 80, "http")
+    from curation.checker import guard
 
-    assert "ssl_context" not in pool.conn_kw
+    reads: list[str] = []
+
+    def where() -> str:
+        reads.append(str(certificate[0]))
+        return str(certificate[0])
+
+    monkeypatch.setattr(certifi, "where", where)
+    # Set-up, not an assertion: forget a bundle an earlier test had the clients load.
+    monkeypatch.setattr(guard, "_default_tls_context", None)
+    return reads
 
 
-def test_the_remembered_pool_key_finds_the_pool_the_pool_manager_would():
-    client = GuardedClient(CheckerConfig())
-    for scheme, port in (("http", 80), ("https", 443), ("https", 8443)):
-        expected = client._pools.connection_from_host("example.com", port, scheme)
-        assert client._pool_for(scheme, "example.com", port) is expected
-        assert client._pool_for(scheme, "example.com", port) is expected  # from the memory
-    assert client._pool_for("http", "example.com", None) is client._pool_for(
-        "http", "example.com", 80
+def tls_names(tls_server, *names: str):
+    resolver = FakeResolver(dict.fromkeys(names, "127.0.0.1"))
+    return config_for(*(f"{name}:{tls_server.port}" for name in names), resolver=resolver)
+
+
+def test_the_default_trust_is_certifis_bundle_and_checks_the_host_name(tls_server, bundle_reads):
+    config = tls_names(tls_server, "secure.test", "other.test")
+    client = build_session(config)  # verify left as it is
+
+    named = check_url(f"https://secure.test:{tls_server.port}/", config=config, session=client)
+    misnamed = check_url(f"https://other.test:{tls_server.port}/", config=config, session=client)
+
+    assert named.outcome == Outcome.OK
+    assert (misnamed.outcome, misnamed.rule) == (Outcome.TLS_ERROR, "tls-error")
+    assert bundle_reads  # the certificate was trusted because certifi's bundle named it
+
+
+def test_the_bundle_is_read_once_for_every_client(tls_server, bundle_reads):
+    config = tls_names(tls_server, "secure.test")
+    url = f"https://secure.test:{tls_server.port}/"
+
+    outcomes = [check_url(url, config=config, session=build_session(config)) for _ in range(3)]
+
+    assert [result.outcome for result in outcomes] == [Outcome.OK] * 3
+    assert len(bundle_reads) == 1
+
+
+def test_plain_http_never_reads_the_bundle(server, bundle_reads):
+    server.routes["/"] = page()
+    config = config_for(server)
+
+    assert get(build_session(config), server.url("/"), config).status == 200
+    assert bundle_reads == []
+
+
+def test_changing_verify_never_reuses_a_pool_made_under_the_old_setting(tls_server, certificate):
+    config = tls_names(tls_server, "secure.test")
+    url = f"https://secure.test:{tls_server.port}/"
+    client = build_session(config)
+
+    client.verify = False
+    unverified = check_url(url, config=config, session=client)  # its connection is pooled now
+    client.verify = True  # certifi's own bundle, which does not know the test certificate
+    refused = check_url(url, config=config, session=client)
+    client.verify = str(certificate[0])
+    trusted = check_url(url, config=config, session=client)
+
+    assert unverified.outcome == Outcome.OK
+    assert refused.outcome == Outcome.TLS_ERROR
+    assert trusted.outcome == Outcome.OK
+
+
+def test_each_host_and_port_keeps_its_own_pool(make_server, connections):
+    first, second = make_server(), make_server()
+    first.routes["/"] = second.routes["/"] = page()
+    config = config_for(first, second)
+    client = build_session(config)
+
+    for server in (first, second, first, second, first):
+        assert get(client, server.url("/"), config).status == 200
+
+    assert len(connections.attempts) == 2  # one connection each, found again every time
+    assert (len(first.requests), len(second.requests)) == (3, 2)
+
+
+def _blocks_held_by_the_client() -> int:
+    """Memory blocks allocated while the client's code ran, and still alive."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(True, guard_module.__file__, all_frames=True)]
     )
-
-    client.verify = False  # other TLS settings: other pools, never a remembered old one
-    pool = client._pool_for("https", "example.com", 443)
-
-    assert pool.cert_reqs == "CERT_NONE"
-    assert pool is client._pools.connection_from_host("example.com", 443, "https")
+    return sum(stat.count for stat in snapshot.statistics("filename"))
 
 
-def test_remembered_pool_keys_stay_bounded_and_odd_schemes_are_still_refused():
-    from urllib3.exceptions import URLSchemeUnknown
+def test_what_a_client_remembers_per_host_stays_bounded_however_many_hosts_it_sees(
+    connections, monkeypatch
+):
+    bound = 50  # MAX_POOL_KEYS, made small so that the test is quick
+    monkeypatch.setattr("curation.checker.guard.MAX_POOL_KEYS", bound)
 
-    from curation.checker.guard import MAX_POOL_KEYS
+    def no_names(host: str, port: int) -> list:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    client = GuardedClient(CheckerConfig())
-    for index in range(MAX_POOL_KEYS + 10):
-        client._pool_for("http", f"host{index}.example", 80)
+    # Every name fails to resolve (after the client has found the host its pool): nothing is sent.
+    config = config_for(resolver=no_names)
+    client = build_session(config)
 
-    assert 0 < len(client._pool_keys) <= MAX_POOL_KEYS
+    def visit(hosts: range) -> None:
+        for index in hosts:
+            with pytest.raises(DNSFailure):
+                client.open("GET", f"http://host{index}.example/")
+
+    tracemalloc.start(4)
+    try:
+        # Past every bound there is (the pool keys, the URL cache), then four times as far.
+        visit(range(6 * bound))
+        full = _blocks_held_by_the_client()
+        visit(range(6 * bound, 24 * bound))
+        four_times_as_far = _blocks_held_by_the_client()
+    finally:
+        tracemalloc.stop()
+
+    assert four_times_as_far < 1.2 * full
+    assert connections.attempts == []
+
+
+def test_a_scheme_other_than_http_and_https_is_refused_before_anything_is_sent(connections):
+    client = build_session(config_for())
+
     with pytest.raises(URLSchemeUnknown):
-        client._pool_for("ftp", "example.com", 21)
+        client.open("GET", "ftp://example.com/pub/")
+
+    assert connections.attempts == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from curation.checker.outcomes import Outcome
 from curation.checker.shards import check_in_processes
 from tests.checker.conftest import config_for
 from tests.checker.servers import default_sigint, page, slow
+from tests.conftest import not_applicable
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = b"<title>Course</title><h1>Course</h1>"
@@ -194,7 +196,10 @@ def test_a_process_running_threads_checks_in_one_process(server, monkeypatch):
     assert dict(check_many_keyed(items, config=config_for(server))).keys() == results.keys()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.skipif(
+    not hasattr(select, "poll"),
+    reason=not_applicable(f"workers watch their pipe with poll(), which {sys.platform} lacks"),
+)
 def test_workers_do_not_outlive_a_parent_killed_outright(server, tmp_path):
     server.routes["*"] = slow(30, page(body=BODY))
     path = tmp_path / "links.txt"

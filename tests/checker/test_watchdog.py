@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+import weakref
 
 from curation.checker import watchdog
 from curation.checker.watchdog import COMPACT_ABOVE, attach_current, watching
@@ -20,11 +21,15 @@ def test_cancelled_watches_do_not_stay_until_their_deadline():
     # Every request arms a 30 s watch and cancels it when it is answered; kept until their
     # deadline, 20,000 requests in 30 s would mean 20,000 watches in memory.
     far = time.monotonic() + 300
+    watches = []
     for _ in range(20_000):
-        with watching(far):
+        with watching(far) as watch:
             pass
+        watches.append(weakref.ref(watch))
+    del watch
 
-    assert len(watchdog._reaper) <= 2 * COMPACT_ABOVE + 1
+    still_held = sum(1 for ref in watches if ref() is not None)
+    assert still_held <= 2 * COMPACT_ABOVE + 1
 
 
 def test_a_live_watch_still_fires_after_the_heap_is_compacted():

@@ -1,7 +1,7 @@
 """The checklinks command in --input mode: formats, exit codes, progress only on a TTY.
 
-Every URL points at a loopback server started by the test; the `connections` fixture from the
-checker tests fails any attempt to connect elsewhere.
+Every URL points at a loopback server started by the test; the suite's `connections` safety net
+(tests/conftest.py) fails any attempt to connect elsewhere.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.checker.conftest import connections, make_server  # noqa: F401 - fixtures
+from tests.checker.conftest import make_server  # noqa: F401 - fixtures
 from tests.checker.servers import default_sigint, page, slow
 
 ROOT = Path(__file__).resolve().parents[2]

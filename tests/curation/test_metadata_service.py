@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 
 import pytest
+import redis
 from django.utils import timezone
 
+from curation import outbound
 from curation.metadata import services as metadata_service
 from curation.models import MetadataSuggestion, SuggestionStatus
 from tests.factories import ResourceFactory
@@ -22,6 +25,25 @@ ARTICLE = """<!doctype html><html lang="en-GB"><head>
 {"@type": "VideoObject", "name": "x", "duration": "PT12M"}
 </script>
 </head><body><p>Hello</p></body></html>"""
+
+
+def forget_robots_txt(settings) -> None:
+    """What robots.txt said is kept for a day, per host: the tests' one server must not
+    inherit another test's rules (in this process, or in Redis from an earlier run)."""
+    outbound._local_robots.clear()
+    if settings.REDIS_URL or settings.CELERY_BROKER_IS_REDIS:
+        client = outbound.redis_client()
+        # A test may point REDIS_URL at nothing: then nothing was kept there either.
+        with contextlib.suppress(redis.ConnectionError):
+            for key in client.scan_iter(f"{outbound.ROBOTS_KEY_PREFIX}:*"):
+                client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_robots_txt(settings):
+    forget_robots_txt(settings)
+    yield
+    forget_robots_txt(settings)
 
 
 @pytest.fixture
@@ -221,3 +243,92 @@ def test_due_metadata_is_claimed_once_by_competing_dispatchers():
     second = metadata_service.claim_due_metadata(now=now, limit=10)
     assert sorted(first) == sorted(r.pk for r in due)
     assert second == []
+
+
+# --- robots.txt ----------------------------------------------------------------------------------
+
+
+def requested(server) -> list[str]:
+    return [request.path for request, _response in server.log]
+
+
+def test_a_page_robots_txt_disallows_is_recorded_as_a_failure_and_not_read(page_server):
+    page_server.expect_request("/robots.txt").respond_with_data(
+        "User-agent: SyllabusLinkChecker\nDisallow: /members/\n", content_type="text/plain"
+    )
+    url = serve(page_server, "/members/post", ARTICLE)
+    resource = ResourceFactory(url=url, title="Kept", description="")
+
+    assert metadata_service.refresh_metadata(resource.pk) is None
+
+    resource.refresh_from_db()
+    message = resource.fetched_metadata["last_error"]["message"]
+    assert message.startswith(f"robots.txt disallows {url} for SyllabusLinkChecker")
+    assert resource.metadata_next_fetch_at > timezone.now()
+    assert (resource.title, resource.description) == ("Kept", "")
+    assert requested(page_server) == ["/robots.txt"]
+
+
+def test_a_missing_robots_txt_lets_the_page_be_read(page_server):
+    page_server.expect_request("/robots.txt").respond_with_data("nope", status=404)
+    url = serve(page_server, "/post", ARTICLE)
+    resource = ResourceFactory(url=url, title="")
+
+    metadata_service.refresh_metadata(resource.pk)
+
+    resource.refresh_from_db()
+    assert resource.title == "Understanding Convolutions"
+    assert requested(page_server) == ["/robots.txt", "/post"]
+
+
+def test_robots_txt_is_asked_once_for_many_pages_of_a_host(page_server, settings):
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_IS_REDIS = False
+    page_server.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private\n", content_type="text/plain"
+    )
+    first = ResourceFactory(url=serve(page_server, "/one", ARTICLE), title="")
+    second = ResourceFactory(url=serve(page_server, "/two", ARTICLE), title="")
+
+    metadata_service.refresh_metadata(first.pk)
+    metadata_service.refresh_metadata(second.pk)
+
+    assert requested(page_server) == ["/robots.txt", "/one", "/two"]
+
+
+@pytest.mark.redis
+def test_with_redis_every_worker_shares_what_robots_txt_said(page_server, settings, redis_url):
+    settings.REDIS_URL = redis_url
+    forget_robots_txt(settings)
+    page_server.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private\n", content_type="text/plain"
+    )
+    first = ResourceFactory(url=serve(page_server, "/one", ARTICLE), title="")
+    second = ResourceFactory(url=serve(page_server, "/two", ARTICLE), title="")
+
+    metadata_service.refresh_metadata(first.pk)
+    # Another worker: its process has nothing in memory, only Redis knows.
+    outbound._local_robots.clear()
+    metadata_service.refresh_metadata(second.pk)
+
+    assert requested(page_server) == ["/robots.txt", "/one", "/two"]
+    client = outbound.redis_client()
+    keys = list(client.scan_iter(f"{outbound.ROBOTS_KEY_PREFIX}:*"))
+    assert len(keys) == 1
+    assert 23 * 3600 < client.ttl(keys[0]) <= 24 * 3600
+
+
+def test_robots_txt_is_still_honoured_when_redis_is_down(page_server, settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.CELERY_BROKER_IS_REDIS = False
+    page_server.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private\n", content_type="text/plain"
+    )
+    resource = ResourceFactory(url=serve(page_server, "/private/post", ARTICLE), title="Kept")
+
+    assert metadata_service.refresh_metadata(resource.pk) is None
+
+    resource.refresh_from_db()
+    assert resource.fetched_metadata["last_error"]["message"].startswith("robots.txt disallows")
+    assert requested(page_server) == ["/robots.txt"]
+    assert "robots.txt cache unavailable" in caplog.text

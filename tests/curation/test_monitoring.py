@@ -22,7 +22,6 @@ from curation.models import (
 from tests.factories import LinkCheckFactory, ResourceFactory
 from tests.integration.support import (
     allow_loopback,
-    forbid_off_machine_connections,
     result,
     server_hosts,
 )
@@ -32,7 +31,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _local_only(monkeypatch, settings, tmp_path):
-    forbid_off_machine_connections(monkeypatch)
     settings.CELERY_BROKER_IS_REDIS = False
     settings.VAR_DIR = tmp_path
     settings.MONITOR_JITTER = 0.0
@@ -131,9 +129,7 @@ def test_bulk_recording_handles_two_results_for_one_resource_in_order():
     resource = ResourceFactory()
     base = timezone.now()
     entries = [
-        recording.CheckEntry(
-            resource.pk, result("not_found"), dispatch_token="a", checked_at=base
-        ),
+        recording.CheckEntry(resource.pk, result("not_found"), dispatch_token="a", checked_at=base),
         recording.CheckEntry(
             resource.pk, result("ok"), dispatch_token="b", checked_at=base + timedelta(seconds=1)
         ),

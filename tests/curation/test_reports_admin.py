@@ -48,8 +48,15 @@ def report(moved_resource):
     return generate_link_report(period=PERIOD).report
 
 
-def test_the_list_shows_reports_and_a_generate_now_button(curator_client, report):
-    response = curator_client.get("/admin/curation/linkreport/")
+@pytest.fixture
+def generator_client(curator, curator_client):
+    """A member of the Curators group, which migration 0006 lets generate reports."""
+    assert curator.has_perm("curation.add_linkreport")
+    return curator_client
+
+
+def test_the_list_shows_reports_and_a_generate_now_button(generator_client, report):
+    response = generator_client.get("/admin/curation/linkreport/")
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -70,11 +77,11 @@ def test_the_report_page_shows_the_sections_the_chart_and_escapes_titles(curator
     assert "Published lists with broken or moved items (1)" in body
 
 
-def test_generate_now_creates_the_current_report_once(curator_client, time_machine, mailoutbox):
+def test_generate_now_creates_the_current_report_once(generator_client, time_machine, mailoutbox):
     time_machine.move_to(datetime(2026, 11, 25, 9, tzinfo=UTC))
 
-    first = curator_client.post("/admin/curation/linkreport/generate/", follow=True)
-    second = curator_client.post("/admin/curation/linkreport/generate/", follow=True)
+    first = generator_client.post("/admin/curation/linkreport/generate/", follow=True)
+    second = generator_client.post("/admin/curation/linkreport/generate/", follow=True)
 
     assert first.status_code == 200
     assert LinkReport.objects.count() == 1
@@ -83,8 +90,8 @@ def test_generate_now_creates_the_current_report_once(curator_client, time_machi
     assert "already exists" in second.content.decode()
 
 
-def test_generate_now_needs_a_post(curator_client):
-    assert curator_client.get("/admin/curation/linkreport/generate/").status_code == 405
+def test_generate_now_needs_a_post(generator_client):
+    assert generator_client.get("/admin/curation/linkreport/generate/").status_code == 405
     assert LinkReport.objects.count() == 0
 
 

@@ -16,7 +16,6 @@ from curation.schedules import default_schedules, ensure_default_schedules
 from tests.factories import ResourceFactory
 from tests.integration.support import (
     allow_loopback,
-    forbid_off_machine_connections,
     server_hosts,
 )
 
@@ -25,7 +24,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _eager(monkeypatch, settings, tmp_path):
-    forbid_off_machine_connections(monkeypatch)
     settings.CELERY_BROKER_IS_REDIS = False
     settings.VAR_DIR = tmp_path
     saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
@@ -115,9 +113,7 @@ def test_a_new_resource_gets_its_first_check_and_its_metadata(
         "<html><head><title>Kernels, explained</title></head><body>hi</body></html>",
         content_type="text/html",
     )
-    resource = ResourceFactory(
-        url=site.url_for("/described"), title="", health=HealthState.UNKNOWN
-    )
+    resource = ResourceFactory(url=site.url_for("/described"), title="", health=HealthState.UNKNOWN)
     with django_capture_on_commit_callbacks(execute=True):
         enqueue.enqueue_new_address_work(resource.pk)
     resource.refresh_from_db()

@@ -20,7 +20,7 @@ import pytest
 from celery import Celery
 from django.db import connection
 
-from tests.conftest import service_missing
+from tests.conftest import service_missing, subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 10
@@ -219,7 +219,7 @@ class Cluster:
             LINKCHECK_PER_HOST_INTERVAL="0",
             LINKCHECK_TIMEOUT="20",
             CELERY_TASK_TIME_LIMIT="10",
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=subprocess_pythonpath(ROOT),
         )
         env.update(self.extra_env)
         return env

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from typing import Any
-
-import pytest
-
 from curation.checker.outcomes import CheckResult, Hop, Outcome
 
 
@@ -29,34 +23,6 @@ def result(
         elapsed_ms=5,
         rule=rule,
     )
-
-
-def forbid_off_machine_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test on any connect() to a non-loopback address (these machines have an
-    answering 169.254.169.254: nothing may ever try it)."""
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def allowed(address: Any) -> bool:
-        if not isinstance(address, tuple):
-            return True
-        try:
-            return ipaddress.ip_address(address[0]).is_loopback
-        except ValueError:
-            return False
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if not allowed(address):
-            raise AssertionError(f"test tried to connect to {address!r}")
-        return real_connect(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        if not allowed(address):
-            raise AssertionError(f"test tried to connect to {address!r}")
-        return real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
 def allow_loopback(settings, *host_ports: str) -> None:
