@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_schedules
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --if-empty
 	$(BIN)/python manage.py ensure_local_admin
 	$(BIN)/python manage.py run_all
 

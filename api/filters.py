@@ -18,6 +18,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from api.pagination import Ordering
+from api.serializers import unknown_topics_message
 from curation.catalog import selectors
 from curation.models import Cost, Difficulty, HealthState, Kind, PublicationStatus
 
@@ -102,7 +103,14 @@ PARAMETERS: dict[str, tuple[Param, Callable[[str], Any]]] = {
             ),
             lambda v: _text(v)[:SEARCH_MAX_LENGTH],
         ),
-        (Param("topic", {"type": "string"}, "Topic slug; subtopics included."), _text),
+        (
+            Param(
+                "topic",
+                {"type": "string"},
+                "Topic slug; subtopics included. An unknown slug is a 400 naming it.",
+            ),
+            _text,
+        ),
         (
             Param("difficulty", _enum(DIFFICULTY_SLUGS), "One or more levels.", many=True),
             _choice(DIFFICULTY_SLUGS),
@@ -243,6 +251,14 @@ class ResourceQuery:
         if "status" in v:
             resources = resources.filter(status=v["status"])
         return resources
+
+    def check_empty_page(self) -> None:
+        """Raise a 400 naming `topic` when the slug names no topic (as /recommendations/
+        does): a typo must not look like "no resources". Asked only of an empty page, since
+        a page with rows proves the topic exists and the list keeps its query count."""
+        slug = self.values.get("topic")
+        if slug and not selectors.topic_subtree_ids_by_slug(slug):
+            raise ValidationError({"topic": [unknown_topics_message([slug])]})
 
     def ordering(self) -> Ordering:
         name = self.values.get("ordering") or ("relevance" if self.values.get("q") else None)

@@ -23,14 +23,12 @@ PUBLIC_MAX_AGE = 60
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
+# ETag (a hash of the body) and Last-Modified on reads, answering 304 when they match;
+# Cache-Control; and `Access-Control-Allow-Origin: *` on reads from origins that the CORS
+# settings do not list, so any site may read the public API without credentials. A view sets
+# `self.last_modified` (an aware datetime) when it knows one it can trust. (Comments, not a
+# docstring: drf-spectacular would publish a docstring as every operation's description.)
 class HttpBehaviourMixin:
-    """ETag (a hash of the body) and Last-Modified on reads, answering 304 when they match;
-    Cache-Control; and `Access-Control-Allow-Origin: *` on reads from origins that the
-    CORS settings do not list, so any site may read the public API without credentials.
-
-    A view sets `self.last_modified` (an aware datetime) when it knows one it can trust.
-    """
-
     throttle_classes = [AnonThrottle, UserThrottle]
     last_modified: datetime | None = None
 

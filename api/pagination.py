@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,12 +85,10 @@ class BoundedCursorPagination(BasePagination):
         raw = request.query_params.get(PAGE_SIZE_PARAM)
         if raw is None:
             return min(settings.REST_FRAMEWORK.get("PAGE_SIZE") or 50, self.max_page_size)
-        try:
-            if not raw.strip().isascii():
-                raise ValueError(raw)
-            size = int(raw)
-        except ValueError:
-            raise ValidationError({PAGE_SIZE_PARAM: ["A whole number is required."]}) from None
+        # ASCII digits only: int() also reads "５", "٣" and "5_0".
+        if not re.fullmatch(r"[0-9]+", raw.strip()):
+            raise ValidationError({PAGE_SIZE_PARAM: ["A whole number is required."]})
+        size = int(raw)
         if not 1 <= size <= self.max_page_size:
             raise ValidationError(
                 {PAGE_SIZE_PARAM: [f"Must be between 1 and {self.max_page_size}."]}

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
+
+# Token first, on every API view: DRF answers 401 only when the first authentication class
+# has a challenge to send (`WWW-Authenticate: Token`); session authentication has none, so
+# with it first a request without credentials would get 403, the answer for a user who
+# lacks the permission. So: no credentials, 401; credentials without the right, 403.
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 
 # Workflow actions change a resource or collection; they need the "change" permission
 # rather than the "add" permission DRF would infer from POST.

@@ -9,16 +9,43 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.http import reject_empty
+from api.permissions import AUTHENTICATION
+from api.schema import ERROR_DESCRIPTIONS
+from api.serializers import ErrorSerializer
+from api.throttling import AnonThrottle, UserThrottle
 from curation.models import LinkReport, ReportStatus
 from curation.reports.formats import render_csv, report_payload
 from curation.reports.markdown import render_markdown
+
+REPORT_FORMATS = {"application/json": "json", "text/csv": "csv", "text/markdown": "md"}
+
+
+def report_responses() -> dict:
+    """The report in each format; an error in the API's JSON shape, or as one line of text
+    when CSV or Markdown was asked for."""
+    responses = {
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, "The report."),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, "The report as CSV."),
+        (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, "The report as Markdown."),
+    }
+    for code in ("400", "401", "403", "404", "429"):
+        for media_type in REPORT_FORMATS:
+            shape = ErrorSerializer if media_type == "application/json" else OpenApiTypes.STR
+            responses[(int(code), media_type)] = OpenApiResponse(shape, ERROR_DESCRIPTIONS[code])
+    return responses
 
 
 class CanViewReports(BasePermission):
@@ -70,7 +97,9 @@ class ReportMarkdownRenderer(_ReportTextRenderer):
 
 
 class _ReportView(APIView):
+    authentication_classes = AUTHENTICATION
     permission_classes = [CanViewReports]
+    throttle_classes = [AnonThrottle, UserThrottle]
     renderer_classes = [JSONRenderer, ReportCSVRenderer, ReportMarkdownRenderer]
     report: LinkReport | None = None
 
@@ -80,11 +109,20 @@ class _ReportView(APIView):
     @extend_schema(
         tags=["reports"],
         parameters=[
-            OpenApiParameter("format", str, enum=["json", "csv", "md"], required=False),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(REPORT_FORMATS.values()),
+                required=False,
+                description="json (the default), csv or md; the Accept header also chooses.",
+            ),
         ],
-        responses={200: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        responses=report_responses(),
     )
     def get(self, request, format=None, **kwargs):
+        # "?format=" would quietly mean JSON; like every typed parameter of the API, empty is
+        # a mistake the client should hear about.
+        reject_empty(request.query_params, ("format",))
         self.report = self.get_report(**kwargs)
         response = Response(report_payload(self.report))
         if self.report is not None and request.accepted_renderer.format != "json":
@@ -95,6 +133,12 @@ class _ReportView(APIView):
         return response
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="The latest link-health report (curators)",
+        description="Curators only: staff with the view link report permission.",
+    )
+)
 class LatestReportView(_ReportView):
     """The most recent ready report."""
 
@@ -106,6 +150,12 @@ class LatestReportView(_ReportView):
         return report
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="A link-health report by id (curators)",
+        description="Curators only: staff with the view link report permission.",
+    )
+)
 class ReportDetailView(_ReportView):
     """A ready report by id."""
 

@@ -1,12 +1,15 @@
 """The OpenAPI description: every operation also documents its error answers.
 
 A client written from the schema alone (and a fuzzer checking status codes against it)
-must know that a 400 names the field, that writes may answer 401/403, and so on.
+must know that a 400 names the field, that writes may answer 401/403, that a request body
+may hold only the fields it lists, and so on. Descriptions are written for API users in
+`extend_schema`; docstrings are for the code's readers and never reach the schema.
 """
 
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 
 ERROR_CODES_READ = ("400", "401", "404", "429")
 ERROR_CODES_WRITE = ("400", "401", "403", "404", "405", "429")
@@ -21,6 +24,20 @@ ERROR_DESCRIPTIONS = {
 
 
 class ApiAutoSchema(AutoSchema):
+    def get_description(self) -> str:
+        # drf-spectacular falls back to the view's docstring (inherited ones included), which
+        # is written for maintainers; a description meant for users is set in extend_schema.
+        return ""
+
+    def _map_basic_serializer(self, serializer, direction):
+        from api.serializers import WriteSerializer
+
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(force_instance(serializer), WriteSerializer):
+            # The serializer refuses any other field with a 400 naming it.
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction: str = "response"):
         from api.serializers import ErrorSerializer
 

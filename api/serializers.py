@@ -7,14 +7,18 @@ below describe the same shapes for the OpenAPI schema, and validate writes.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from curation.catalog.selectors import RESOURCE_ROW_FIELDS
-from curation.checker.urlnorm import MAX_URL_LENGTH
+from curation.checker.urlnorm import MAX_URL_LENGTH, InvalidURL, normalize_url
 from curation.models import (
     HTTP_URL_VALIDATOR,
     Collection,
@@ -34,6 +38,23 @@ MAX_RECOMMENDATIONS = 50
 MAX_ID = 2**63 - 1
 # Each excluded id is a query parameter; SQLite allows 32,766 per statement.
 MAX_EXCLUDED = 1000
+ASCII_NUMBER = re.compile(r"[0-9]+")
+# A well-formed BCP 47 language tag (RFC 5646, section 2.1): language (with up to three
+# extended subtags), script, region, variants, extensions, private use; or private use
+# alone. Well-formed, not valid: whether "xx" is a registered language is not checked. One
+# narrowing: the primary language has 2 or 3 letters, as every registered one does (the
+# RFC's 4-8 letter forms are reserved or unused), so "english" is refused, not stored.
+# Letters spelled [A-Za-z], without IGNORECASE: the schema publishes this pattern as is,
+# and in Python [a-z] under IGNORECASE also matches "ı", "ſ" and the Kelvin sign.
+BCP47_TAG = re.compile(
+    r"\A(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WYZa-wyz](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?"
+    r"|[Xx](?:-[A-Za-z0-9]{1,8})+)?\Z"
+)
 
 
 def learner_link(url: str, health: str, suggested_url: str) -> str | None:
@@ -46,8 +67,9 @@ def learner_link(url: str, health: str, suggested_url: str) -> str | None:
 
 
 def resource_row(row: dict[str, Any], topics: list[str]) -> dict[str, Any]:
-    """A list item from a `.values(*RESOURCE_ROW_FIELDS)` row and its topic slugs."""
-    return {
+    """A list item from a `.values(*RESOURCE_ROW_FIELDS)` row and its topic slugs, with the
+    row's `status` when it was read (curators' lists)."""
+    data = {
         "id": row["id"],
         "url": row["url"],
         "link": learner_link(row["url"], row["health"], row["suggested_url"]),
@@ -69,6 +91,9 @@ def resource_row(row: dict[str, Any], topics: list[str]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+    if "status" in row:
+        data["status"] = row["status"]
+    return data
 
 
 def resource_detail(resource: Resource) -> dict[str, Any]:
@@ -129,6 +154,11 @@ class ResourceSerializer(serializers.Serializer):
     last_checked_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(
+        choices=PublicationStatus.choices,
+        required=False,
+        help_text="In curators' lists only, which also hold drafts and archived resources.",
+    )
 
 
 class ResourceDetailSerializer(ResourceSerializer):
@@ -295,18 +325,28 @@ class CommaSeparatedIdsField(serializers.CharField):
         return ids
 
 
+class QueryInteger(serializers.IntegerField):
+    """A whole number in a query string, in ASCII digits: DRF's IntegerField (through
+    `int()`) would also read "５", "٣" and "5_0"."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not ASCII_NUMBER.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RecommendationQuerySerializer(serializers.Serializer):
-    topic = serializers.SlugField(max_length=120, help_text="Topic slug.")
+    topic = serializers.SlugField(
+        max_length=120, help_text="Topic slug. An unknown slug is a 400 naming it."
+    )
     level = DifficultyField(required=False, default=Difficulty.BEGINNER.value)
     exclude = CommaSeparatedIdsField(
         required=False, allow_blank=True, help_text="Comma-separated ids already done."
     )
     kind = serializers.ChoiceField(choices=Kind.choices, required=False)
-    max_minutes = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    max_minutes = QueryInteger(required=False, min_value=1, max_value=100_000)
     free = serializers.BooleanField(required=False, default=False)
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_RECOMMENDATIONS, default=10
-    )
+    limit = QueryInteger(required=False, min_value=1, max_value=MAX_RECOMMENDATIONS, default=10)
 
 
 class RawTextField(serializers.Field):
@@ -361,12 +401,17 @@ Integer = _strict(serializers.IntegerField, (int,))
 Boolean = _strict(serializers.BooleanField, (bool,))
 
 
+def unknown_topics_message(slugs: list[str]) -> str:
+    """What every endpoint says of topic slugs that name no topic (bodies and queries)."""
+    return f"Unknown topic: {', '.join(slugs)}."
+
+
 def topics_by_slug(slugs: list[str]) -> list[Topic]:
     """The topics with these slugs, in the order given; a ValidationError names unknown ones."""
     found = {t.slug: t for t in Topic.objects.filter(slug__in=slugs)}
     unknown = [slug for slug in slugs if slug not in found]
     if unknown:
-        raise serializers.ValidationError(f"Unknown topic: {', '.join(unknown)}.")
+        raise serializers.ValidationError(unknown_topics_message(unknown))
     return [found[slug] for slug in dict.fromkeys(slugs)]
 
 
@@ -382,20 +427,87 @@ class ResourceId(_strict(serializers.PrimaryKeyRelatedField, (int,))):
         return super().to_internal_value(data)
 
 
-class ResourceWriteSerializer(serializers.Serializer):
-    """What a curator may set. System fields (health, metadata, created_by) are not here:
-    a client sending them is ignored, never obeyed."""
+class HttpUrl(UrlText):
+    """An http(s) address. A bad one is refused with the normalizer's reason, the words the
+    admin uses ("URL scheme must be http or https, not 'ftp'"), before Django's generic
+    "Enter a valid URL." could say less."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        # JSON may carry a lone surrogate ("\ud800"), which the normalizer cannot encode: say
+        # so here (DRF's own check would only run after this method).
+        ProhibitSurrogateCharactersValidator()(value)
+        try:
+            normalize_url(value)
+        except InvalidURL as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+        return value
+
+
+@cache
+def field_names(serializer_class: type[serializers.Serializer]) -> frozenset[str]:
+    return frozenset(serializer_class().fields)
+
+
+# A request body that names only fields the client may set. A field the server sets (one of
+# `read_shape`'s) or a field nobody has is refused with a 400 naming it: answering 200 while
+# ignoring it would let a client believe it was obeyed. (A comment: drf-spectacular publishes
+# a serializer's docstring, inherited ones included, as its schema's description.)
+class WriteSerializer(serializers.Serializer):
+    read_shape: type[serializers.Serializer] | None = None
+
+    def to_internal_value(self, data: Any) -> Any:
+        extra: dict[str, list[serializers.ErrorDetail]] = {}
+        if isinstance(data, Mapping):
+            readable = field_names(self.read_shape) if self.read_shape else frozenset()
+            for name in data:
+                if name in self.fields:
+                    continue
+                if name in readable:
+                    error = serializers.ErrorDetail("This field is read-only.", code="read_only")
+                else:
+                    error = serializers.ErrorDetail("Unknown field.", code="unknown_field")
+                extra[str(name)] = [error]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if extra and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **extra}) from None
+            raise
+        if extra:
+            raise serializers.ValidationError(extra)
+        return value
+
+
+class ResourceWriteSerializer(WriteSerializer):
+    """What a curator may set; the link's health, metadata and history are the server's."""
+
+    read_shape = ResourceDetailSerializer
 
     # DRF's URLField adds Django's default validator, which accepts ftp: restate ours.
-    url = UrlText(max_length=MAX_URL_LENGTH, validators=[HTTP_URL_VALIDATOR])
-    title = TextField(min_length=1, max_length=300)
+    url = HttpUrl(max_length=MAX_URL_LENGTH, validators=[HTTP_URL_VALIDATOR])
+    # Optional, as in the admin: a blank title is filled in from the page's metadata.
+    title = TextField(required=False, allow_blank=True, max_length=300)
     description = TextField(required=False, allow_blank=True, max_length=20_000)
     kind = Choice(choices=Kind.choices, required=False)
     difficulty = Difficulty_(required=False)
     topics = topic_slug_list(required=False, help_text="Topic slugs.")
     author = TextField(required=False, allow_blank=True, max_length=200)
     publisher = TextField(required=False, allow_blank=True, max_length=200)
-    language = TextField(required=False, allow_blank=True, max_length=35)
+    language = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=35,
+        trim_whitespace=False,  # " en" is not a tag: refused, as the published pattern says
+        validators=[
+            RegexValidator(
+                BCP47_TAG,
+                "Enter a BCP 47 language tag, such as en, en-GB or zh-Hant-TW.",
+                code="invalid_language",
+            )
+        ],
+        help_text="BCP 47 language tag, e.g. en or en-GB.",
+    )
     duration_minutes = Integer(
         required=False, allow_null=True, min_value=0, validators=[MaxValueValidator(100_000)]
     )
@@ -408,7 +520,9 @@ class ResourceWriteSerializer(serializers.Serializer):
         return topics_by_slug(value)
 
 
-class TopicWriteSerializer(serializers.Serializer):
+class TopicWriteSerializer(WriteSerializer):
+    read_shape = TopicDetailSerializer
+
     name = TextField(min_length=1, max_length=120)
     slug = SlugText(min_length=1, max_length=120)
     description = TextField(required=False, allow_blank=True, max_length=20_000)
@@ -422,20 +536,26 @@ class TopicWriteSerializer(serializers.Serializer):
         return topics_by_slug(value)
 
 
-class CollectionItemWriteSerializer(serializers.Serializer):
+class CollectionItemWriteSerializer(WriteSerializer):
+    read_shape = CollectionItemReadSerializer
+
     resource = ResourceId(queryset=Resource.objects.all())
     note = TextField(required=False, allow_blank=True, max_length=20_000)
     required = Boolean(required=False, default=True)
 
 
-class CollectionSectionWriteSerializer(serializers.Serializer):
+class CollectionSectionWriteSerializer(WriteSerializer):
+    read_shape = CollectionSectionReadSerializer
+
     title = TextField(min_length=1, max_length=200)
     intro = TextField(required=False, allow_blank=True, max_length=20_000)
     items = CollectionItemWriteSerializer(many=True, required=False)
 
 
-class CollectionWriteSerializer(serializers.Serializer):
+class CollectionWriteSerializer(WriteSerializer):
     """A collection; `sections`, when sent, replaces the whole outline in the order given."""
+
+    read_shape = CollectionDetailSerializer
 
     title = TextField(min_length=1, max_length=200)
     slug = SlugText(min_length=1, max_length=200)

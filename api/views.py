@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,8 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,13 +23,17 @@ from api import filters
 from api import serializers as s
 from api.http import HttpBehaviourMixin, PlainMetadata, reject_empty
 from api.pagination import Ordering
-from api.permissions import can_see_unpublished
+from api.permissions import AUTHENTICATION, can_see_unpublished
 from api.schema import ApiAutoSchema
 from curation import enqueue
 from curation.catalog import recommend, selectors, services
 from curation.models import Collection, Difficulty, Resource, Topic
 
-# Database ids are 64-bit: a longer number in a URL is simply not found, never an overflow.
+# Ids in URLs are ASCII digits: `str.isdigit()` also accepts "³" and `int()` reads "３" and
+# "٣" as 3, so a stricter pattern decides. Database ids are 64-bit: a longer number in a URL is
+# simply not found, never an overflow.
+ID_PATTERN = "[0-9]+"
+ID_RE = re.compile(ID_PATTERN)
 MAX_ID = 2**63 - 1
 COLLECTION_ORDERING = Ordering("title", "title", False, str)
 COLLECTION_ROW_FIELDS = (
@@ -43,9 +47,6 @@ def latest(*moments: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
-# Token first: an anonymous write then gets 401 with `WWW-Authenticate: Token` (session
-# authentication has no challenge, so DRF would answer 403).
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 RESOURCE_LIST_PARAMETERS = filters.schema_parameters()
 
 
@@ -69,6 +70,10 @@ class ApiViewSet(HttpBehaviourMixin, viewsets.GenericViewSet):
     retrieve=extend_schema(summary="One resource", responses=s.ResourceDetailSerializer),
     create=extend_schema(
         summary="Add a resource (curators)",
+        description=(
+            "A new resource is a draft unless `status` says otherwise; its link is checked and"
+            " its page's metadata fetched soon after, which fills in a blank title."
+        ),
         request=s.ResourceWriteSerializer,
         responses={
             201: s.ResourceDetailSerializer,
@@ -88,20 +93,25 @@ class ApiViewSet(HttpBehaviourMixin, viewsets.GenericViewSet):
 )
 class ResourceViewSet(ApiViewSet):
     queryset = Resource.objects.all()
-    lookup_value_regex = "[^/]+"  # anything reaches the view, which answers a JSON 404
+    # Anything else under resources/ is not routed: the API's JSON 404 (api_not_found).
+    lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def list(self, request) -> Response:
         query = filters.ResourceQuery.parse(request.query_params)
-        readable = selectors.catalogue_resources(
-            include_unpublished=can_see_unpublished(request, Resource)
-        )
+        curator = can_see_unpublished(request, Resource)
+        readable = selectors.catalogue_resources(include_unpublished=curator)
         ordering = query.ordering()
         columns = selectors.RESOURCE_ROW_FIELDS
+        if curator:
+            # Drafts and archives are in a curator's list: each row says which it is.
+            columns = (*columns, "status")
         if ordering.field == "search_rank":
             columns = (*columns, "search_rank")
         self.pagination_ordering = ordering
         rows = self.paginate_queryset(query.apply(readable).values(*columns))
+        if not rows:
+            query.check_empty_page()
         topics = selectors.topic_slugs_for([row["id"] for row in rows])
         return self.get_paginated_response([s.resource_row(r, topics[r["id"]]) for r in rows])
 
@@ -109,7 +119,7 @@ class ResourceViewSet(ApiViewSet):
         raw = self.kwargs.get("pk", "")
         include = can_see_unpublished(self.request, Resource)
         found = None
-        if raw.isdigit() and int(raw) <= MAX_ID:
+        if ID_RE.fullmatch(raw) and int(raw) <= MAX_ID:
             found = selectors.resource_for_reader(int(raw), include_unpublished=include)
         if found is None:
             raise NotFound("No resource with this id.")
@@ -153,8 +163,8 @@ class ResourceViewSet(ApiViewSet):
                    responses=s.ResourceDetailSerializer)  # fmt: skip
     @action(detail=True, methods=["post"])
     def archive(self, request, pk: str) -> Response:
-        services.archive_resource(self.get_resource())
-        archived = selectors.resource_for_reader(int(pk), include_unpublished=True)
+        resource = services.archive_resource(self.get_resource())
+        archived = selectors.resource_for_reader(resource.pk, include_unpublished=True)
         return Response(s.resource_detail(archived))
 
     @extend_schema(summary="Check the link now (curators)", request=None,
@@ -225,8 +235,17 @@ def _lookup_item(result: selectors.LookupResult) -> dict[str, Any]:
         request=s.TopicWriteSerializer,
         responses={201: s.TopicDetailSerializer},
     ),
-    update=extend_schema(request=s.TopicWriteSerializer, responses=s.TopicDetailSerializer),
-    partial_update=extend_schema(request=s.TopicWriteSerializer, responses=s.TopicDetailSerializer),
+    update=extend_schema(
+        summary="Replace a topic (curators)",
+        request=s.TopicWriteSerializer,
+        responses=s.TopicDetailSerializer,
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a topic's fields (curators)",
+        description="`prerequisites`, when sent, replaces the whole list.",
+        request=s.TopicWriteSerializer,
+        responses=s.TopicDetailSerializer,
+    ),
 )
 class TopicViewSet(ApiViewSet):
     queryset = Topic.objects.all()
@@ -303,10 +322,19 @@ class TopicViewSet(ApiViewSet):
         responses={201: s.CollectionDetailSerializer},
     ),
     update=extend_schema(
-        request=s.CollectionWriteSerializer, responses=s.CollectionDetailSerializer
+        summary="Replace a collection (curators)",
+        description="`sections`, when sent, replaces the whole outline in the order given.",
+        request=s.CollectionWriteSerializer,
+        responses=s.CollectionDetailSerializer,
     ),
     partial_update=extend_schema(
-        request=s.CollectionWriteSerializer, responses=s.CollectionDetailSerializer
+        summary="Change some of a collection's fields (curators)",
+        description=(
+            "`sections`, when sent, replaces the whole outline in the order given: each"
+            " section needs its `title`, each item its `resource`."
+        ),
+        request=s.CollectionWriteSerializer,
+        responses=s.CollectionDetailSerializer,
     ),
 )
 class CollectionViewSet(ApiViewSet):
@@ -410,7 +438,7 @@ class RecommendationView(HttpBehaviourMixin, APIView):
             limit=params["limit"],
         )
         if found is None:
-            raise NotFound({"topic": ["No topic with this slug."]})
+            raise ValidationError({"topic": [s.unknown_topics_message([params["topic"]])]})
         topics = selectors.topic_slugs_for([r.resource["id"] for r in found])
         results = [
             {"resource": s.resource_row(r.resource, topics[r.resource["id"]]), "reasons": r.reasons}

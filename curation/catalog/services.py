@@ -190,30 +190,53 @@ def archive_collection(collection: Collection) -> Collection:
     return collection
 
 
+def _outline_errors(sections: list[dict[str, Any]]) -> dict[str, str]:
+    """Every problem of an outline, by dotted field name; empty when it can be saved.
+
+    Callers may send partial sections (a PATCH validates only the fields present), so a
+    missing title or resource is reported here rather than failing as a KeyError.
+    """
+    errors: dict[str, str] = {}
+    for s_index, section in enumerate(sections):
+        title = section.get("title")
+        if title is None:
+            errors[f"sections.{s_index}.title"] = "This field is required."
+        elif not str(title).strip():
+            errors[f"sections.{s_index}.title"] = "This field may not be blank."
+        seen: set[int] = set()
+        for i_index, item in enumerate(section.get("items", ())):
+            where = f"sections.{s_index}.items.{i_index}.resource"
+            resource = item.get("resource")
+            if resource is None:
+                errors[where] = "This field is required."
+            elif resource.status == PublicationStatus.ARCHIVED:
+                errors[where] = "An archived resource cannot be added to a list."
+            elif resource.pk in seen:
+                errors[where] = "This resource is already in this section."
+            else:
+                seen.add(resource.pk)
+    return errors
+
+
 @transaction.atomic
 def save_collection(
     collection: Collection, *, sections: list[dict[str, Any]] | None = None
 ) -> Collection:
     """Save a collection; `sections`, when given, replaces its whole outline in that order.
 
-    Each section is {"title", "intro", "items": [{"resource", "note", "required"}]}.
-    Raises ValidationError naming the field (e.g. "sections.1.items.0.resource") when an
-    item is archived or listed twice in one section.
+    Each section is {"title", "intro", "items": [{"resource", "note", "required"}]}; a
+    section's title and an item's resource are required. Raises ValidationError naming
+    each field at fault (e.g. "sections.0.title", "sections.1.items.0.resource": missing,
+    archived, or listed twice in one section) before anything is written.
     """
+    if sections is not None:
+        errors = _outline_errors(sections)
+        if errors:
+            raise ValidationError(errors)
     collection.full_clean()
     collection.save()
     if sections is None:
         return collection
-    for s_index, section in enumerate(sections):
-        seen: set[int] = set()
-        for i_index, item in enumerate(section.get("items", ())):
-            resource = item["resource"]
-            where = f"sections.{s_index}.items.{i_index}.resource"
-            if resource.status == PublicationStatus.ARCHIVED:
-                raise ValidationError({where: "An archived resource cannot be added to a list."})
-            if resource.pk in seen:
-                raise ValidationError({where: "This resource is already in this section."})
-            seen.add(resource.pk)
     collection.sections.all().delete()
     for s_position, section in enumerate(sections, start=1):
         created = CollectionSection.objects.create(

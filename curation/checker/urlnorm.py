@@ -59,6 +59,9 @@ def normalize_url(url: str) -> str:
         raise InvalidURL(f"URL is longer than {MAX_URL_LENGTH} characters")
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in text):
         raise InvalidURL("URL contains whitespace or control characters")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        # A lone surrogate cannot be encoded as UTF-8, so no server could be asked for it.
+        raise InvalidURL("URL contains an unpaired surrogate character")
     try:
         parts = urlsplit(text)
         port = parts.port

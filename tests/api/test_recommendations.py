@@ -162,6 +162,10 @@ def test_exclude_kind_minutes_free_and_limit(api, catalogue):
         ({"topic": "gradient-descent", "exclude": "1,x"}, "exclude"),
         ({"topic": "gradient-descent", "max_minutes": "soon"}, "max_minutes"),
         ({"topic": "gradient-descent", "kind": "hologram"}, "kind"),
+        # int() reads fullwidth and Arabic-Indic digits and underscores; the API does not.
+        ({"topic": "gradient-descent", "limit": "５"}, "limit"),
+        ({"topic": "gradient-descent", "limit": "5_0"}, "limit"),
+        ({"topic": "gradient-descent", "max_minutes": "٣"}, "max_minutes"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(api, catalogue, params, field):
@@ -170,7 +174,11 @@ def test_bad_parameters_are_400_naming_them(api, catalogue, params, field):
     assert error_fields(response) == [field]
 
 
-def test_an_unknown_topic_is_404_naming_it(api, db):
+def test_an_unknown_topic_is_400_naming_it_as_on_the_resource_list(api, db):
     response = api.get(URL, {"topic": "astrology"})
-    assert response.status_code == 404
-    assert error_fields(response) == ["topic"]
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "topic", "code": "invalid", "message": "Unknown topic: astrology."}
+    ]
+    listed = api.get("/api/v1/resources/", {"topic": "astrology"})
+    assert (listed.status_code, listed.json()["errors"]) == (400, response.json()["errors"])

@@ -135,3 +135,15 @@ def test_a_curator_token_works(report):
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
 
     assert client.get("/api/v1/reports/latest.json").status_code == 200
+
+
+def test_an_empty_format_is_400_naming_it(api, report):
+    response = api.get("/api/v1/reports/latest/?format=")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "format"
+
+
+def test_without_credentials_a_report_is_401_with_a_challenge(report):
+    response = APIClient().get("/api/v1/reports/latest/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"

@@ -68,9 +68,26 @@ def test_topic_filter_includes_subtopics(api):
     assert ids(api.get(LIST, {"topic": "algebra"})) == {in_leaf.pk, in_two.pk}
 
 
-def test_an_unknown_topic_matches_nothing(api):
+def test_an_unknown_topic_is_400_naming_the_slug(api):
     ResourceFactory(topics=[TopicFactory()])
-    assert ids(api.get(LIST, {"topic": "no-such-topic"})) == set()
+    response = api.get(LIST, {"topic": "no-such-topic"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "topic", "code": "invalid", "message": "Unknown topic: no-such-topic."}
+    ]
+
+
+def test_a_known_topic_without_resources_is_an_empty_page(api):
+    TopicFactory(name="Empty")
+    assert ids(api.get(LIST, {"topic": "empty"})) == set()
+
+
+def test_curators_see_each_rows_status_and_the_public_does_not(api, curator_api):
+    ResourceFactory(status=PublicationStatus.DRAFT)
+    ResourceFactory()
+    rows = curator_api.get(LIST).json()["results"]
+    assert sorted(row["status"] for row in rows) == ["draft", "published"]
+    assert all("status" not in row for row in api.get(LIST).json()["results"])
 
 
 def test_difficulty_filter_speaks_slugs(api):
@@ -154,6 +171,8 @@ def test_modified_since_includes_a_health_change(api):
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "201"}, "page_size"),
         ({"page_size": "ten"}, "page_size"),
+        ({"page_size": "５"}, "page_size"),
+        ({"page_size": "1_0"}, "page_size"),
         ({"max_duration": ""}, "max_duration"),
         ({"modified_since": ""}, "modified_since"),
     ],

@@ -116,6 +116,55 @@ def test_only_http_and_https_urls_are_accepted(curator_api, url):
     response = curator_api.post(LIST, {**NEW, "url": url}, format="json")
     assert response.status_code == 400
     assert error_fields(response) == ["url"]
+    assert not Resource.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"), [("ftp://example.test/file", "ftp"), ("javascript:alert(1)", "javascript")]
+)
+def test_a_url_of_another_scheme_is_refused_in_the_admins_words(curator_api, url, scheme):
+    response = curator_api.post(LIST, {**NEW, "url": url}, format="json")
+    assert response.json()["errors"] == [
+        {
+            "field": "url",
+            "code": "invalid",
+            "message": f"URL scheme must be http or https, not {scheme!r}",
+        }
+    ]
+    resource = ResourceFactory()
+    changed = curator_api.patch(f"{LIST}{resource.pk}/", {"url": url}, format="json")
+    assert changed.json()["errors"] == response.json()["errors"]
+
+
+def test_a_url_with_a_lone_surrogate_is_400_not_a_server_error(curator_api):
+    body = '{"url": "https://example.test/\\ud800"}'
+    response = curator_api.post(LIST, body, content_type="application/json")
+    assert response.status_code == 400
+    assert error_fields(response) == ["url"]
+
+
+def test_the_title_is_optional_as_in_the_admin(curator_api):
+    response = curator_api.post(LIST, {"url": "https://example.test/untitled"}, format="json")
+    assert response.status_code == 201, response.content
+    assert Resource.objects.get().title == ""
+    assert response.json()["status"] == "draft"
+
+
+@pytest.mark.parametrize("tag", ["en", "en-GB", "pt-BR", "zh-Hant-TW", "es-419", "de-CH-1996", ""])
+def test_a_well_formed_language_tag_is_accepted(curator_api, tag):
+    response = curator_api.post(LIST, {**NEW, "language": tag}, format="json")
+    assert response.status_code == 201, response.content
+    assert Resource.objects.get().language == tag
+
+
+@pytest.mark.parametrize("tag", ["english", "en_GB", "en-", "e", " en", "en GB", "12", "fr-ı"])
+def test_a_language_that_is_not_a_bcp_47_tag_is_refused(curator_api, tag):
+    response = curator_api.post(LIST, {**NEW, "language": tag}, format="json")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == "language"
+    assert "BCP 47" in error["message"]
+    assert not Resource.objects.exists()
 
 
 def test_missing_and_invalid_fields_are_named(curator_api):
@@ -123,22 +172,25 @@ def test_missing_and_invalid_fields_are_named(curator_api):
         LIST, {"difficulty": "expert", "topics": ["nope"], "duration_minutes": -3}, format="json"
     )
     assert response.status_code == 400
-    assert set(error_fields(response)) == {
-        "url", "title", "difficulty", "topics", "duration_minutes"
-    }  # fmt: skip
+    assert set(error_fields(response)) == {"url", "difficulty", "topics", "duration_minutes"}
 
 
-def test_system_fields_are_read_only(curator_api):
-    resource = ResourceFactory(health=HealthState.BROKEN)
+def test_system_fields_are_refused_by_name_and_nothing_is_written(curator_api):
+    resource = ResourceFactory(health=HealthState.BROKEN, title="Kept")
     response = curator_api.patch(
         f"{LIST}{resource.pk}/",
         {"title": "Renamed", "health": "healthy", "fetched_metadata": {"x": 1},
          "metadata": {"x": 1}, "created_by": "someone", "suggested_url": "https://x.test/"},
         format="json",
     )  # fmt: skip
-    assert response.status_code == 200
+    assert response.status_code == 400
+    codes = {e["field"]: e["code"] for e in response.json()["errors"]}
+    assert codes == {
+        "health": "read_only", "metadata": "read_only", "created_by": "read_only",
+        "suggested_url": "read_only", "fetched_metadata": "unknown_field",
+    }  # fmt: skip
     resource.refresh_from_db()
-    assert resource.title == "Renamed"
+    assert resource.title == "Kept"
     assert resource.health == HealthState.BROKEN
     assert resource.fetched_metadata == {}
     assert resource.created_by is None
@@ -159,7 +211,22 @@ def test_put_without_required_fields_names_them(curator_api):
     resource = ResourceFactory()
     response = curator_api.put(f"{LIST}{resource.pk}/", {}, format="json")
     assert response.status_code == 400
-    assert set(error_fields(response)) == {"url", "title"}
+    assert set(error_fields(response)) == {"url"}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [({"bogus": 1}, "bogus", "unknown_field"), ({"health": "broken"}, "health", "read_only")],
+)
+def test_a_field_the_client_may_not_set_is_400_naming_it(curator_api, method, body, field, code):
+    resource = ResourceFactory(title="Kept")
+    url = LIST if method == "post" else f"{LIST}{resource.pk}/"
+    sent = {"url": "https://example.test/other", "title": "Changed", **body}
+    response = getattr(curator_api, method)(url, sent, format="json")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+    assert list(Resource.objects.values_list("title", flat=True)) == ["Kept"]
 
 
 def test_archive_takes_a_resource_out_of_the_public_list(curator_api, api):

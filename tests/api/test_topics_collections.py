@@ -212,3 +212,57 @@ def test_archiving_a_collection_hides_it(curator_api, api):
     collection = CollectionFactory()
     assert curator_api.post(f"{COLLECTIONS}{collection.slug}/archive/").status_code == 200
     assert api.get(f"{COLLECTIONS}{collection.slug}/").status_code == 404
+
+
+def test_a_patched_section_without_a_title_is_400_naming_it(curator_api):
+    item = ItemFactory(section=SectionFactory(title="Kept"))
+    collection = item.section.collection
+    payload = {"title": "Renamed", "sections": [{"intro": "no title", "items": [{"note": "x"}]}]}
+    response = curator_api.patch(f"{COLLECTIONS}{collection.slug}/", payload, format="json")
+    assert response.status_code == 400
+    assert set(error_fields(response)) == {"sections.0.title", "sections.0.items.0.resource"}
+    collection.refresh_from_db()
+    assert collection.title != "Renamed"
+    assert list(collection.sections.values_list("title", flat=True)) == ["Kept"]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"bogus": 1}, "bogus", "unknown_field"),
+        ({"resource_count": 3}, "resource_count", "read_only"),
+    ],
+)
+def test_a_topic_field_the_client_may_not_set_is_400_naming_it(
+    curator_api, method, body, field, code
+):
+    TopicFactory(name="Kept")
+    url = TOPICS if method == "post" else f"{TOPICS}kept/"
+    response = getattr(curator_api, method)(url, {"name": "N", "slug": "n", **body}, format="json")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+    assert list(Topic.objects.values_list("slug", flat=True)) == ["kept"]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"bogus": 1}, "bogus", "unknown_field"),
+        ({"item_count": 3}, "item_count", "read_only"),
+        ({"sections": [{"title": "S", "position": 2}]}, "sections.0.position", "read_only"),
+        ({"sections": [{"title": "S", "items": [{"resource": 0, "x": 1}]}]},
+         "sections.0.items.0.x", "unknown_field"),
+    ],
+)  # fmt: skip
+def test_a_collection_field_the_client_may_not_set_is_400_naming_it(
+    curator_api, method, body, field, code
+):
+    CollectionFactory(slug="kept", title="Kept")
+    url = COLLECTIONS if method == "post" else f"{COLLECTIONS}kept/"
+    sent = {"title": "N", "slug": "n", **body}
+    response = getattr(curator_api, method)(url, sent, format="json")
+    assert response.status_code == 400
+    assert (field, code) in [(e["field"], e["code"]) for e in response.json()["errors"]]
+    assert list(Collection.objects.values_list("title", flat=True)) == ["Kept"]

@@ -118,3 +118,8 @@ def test_tracking_parameters_never_change_the_normalized_address(url, params):
     separator = "&" if "?" in base else "?"
     tracked = base + separator + "&".join(f"{p}=x" for p in params)
     assert normalize_url(tracked) == normalize_url(base)
+
+
+def test_a_lone_surrogate_is_an_invalid_url_not_a_crash():
+    with pytest.raises(InvalidURL, match="surrogate"):
+        normalize_url("https://example.com/\ud800")

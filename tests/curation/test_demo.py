@@ -92,3 +92,23 @@ def test_rerunning_the_demo_keeps_a_curators_edits():
     load_demo()
     item.refresh_from_db()
     assert item.note == "My own words"
+
+
+def test_make_run_loads_the_demo_into_an_empty_catalogue():
+    from django.core.management import call_command
+
+    call_command("load_demo", "--if-empty")
+    assert Resource.objects.exists()
+
+
+def test_a_demo_row_a_curator_deleted_does_not_come_back_on_the_next_start(capsys):
+    from django.core.management import call_command
+
+    call_command("load_demo", "--if-empty")
+    deleted = CollectionItem.objects.order_by("pk").first()
+    url = deleted.resource.url
+    deleted.delete()
+    Resource.objects.filter(url=url).delete()
+    call_command("load_demo", "--if-empty")
+    assert not Resource.objects.filter(url=url).exists()
+    assert "not empty: the demo was not loaded" in capsys.readouterr().out
