@@ -21,7 +21,10 @@ def main() -> None:
             sys.exit(code)
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from config.env import exit_if_misconfigured
+
+    with exit_if_misconfigured():
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,13 @@ def _moment(value: str) -> datetime:
         parsed = None
     if parsed is None:
         raise ValueError("Enter an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 parsers accept.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("This date and time is out of range.") from None
 
 
 def _enum(values: list[str]) -> dict[str, Any]:

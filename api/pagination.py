@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -128,6 +128,12 @@ class BoundedCursorPagination(BasePagination):
                 parsed = parse_datetime(value)
             except ValueError:
                 parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                try:
+                    # PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 parsers accept.
+                    return parsed.astimezone(UTC)
+                except OverflowError:
+                    raise invalid from None
             if parsed is not None:
                 return parsed
         number = isinstance(value, int | float) and not isinstance(value, bool)

@@ -11,7 +11,18 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_parse, env_str, env_url
+from config.env import (
+    env_bool,
+    env_float,
+    env_header,
+    env_int,
+    env_list,
+    env_log_level,
+    env_parse,
+    env_rate,
+    env_str,
+    env_url,
+)
 from curation.checker.config import ENVIRONMENT as LINKCHECK_VARIABLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,6 +42,17 @@ if not SECRET_KEY.strip():
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS: on by default when DEBUG is off. Behind a proxy that terminates TLS, Django learns a
+# request came over HTTPS from the header the proxy sets (and must strip from clients).
+SECURE_PROXY_SSL_HEADER = env_header("DJANGO_SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+# An hour by default: a mistake wears off by itself. Raise it once HTTPS is known to work.
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "nested_admin",
@@ -52,6 +74,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn, with far-future caching of the hashed names.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "api.cors.PublicReadPreflightMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -128,6 +152,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# With DEBUG off, `collectstatic` writes hashed, compressed copies that WhiteNoise serves (the
+# admin's styles, Swagger UI); with DEBUG on, files are served from the apps as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # Email: console by default; SMTP when DJANGO_EMAIL_BACKEND says so.
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -175,7 +209,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Django REST Framework ------------------------------------------------------------------
@@ -195,9 +228,12 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
-        "user": env_str("API_THROTTLE_USER", "1200/minute"),
+        "anon": env_rate("API_THROTTLE_ANON", "120/minute"),
+        "user": env_rate("API_THROTTLE_USER", "1200/minute"),
     },
+    # A client is its address as the last of these proxies saw it. With none, X-Forwarded-For
+    # is ignored: DRF would otherwise let a client name itself and dodge the anonymous limit.
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -212,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the difficulty slugs, whether a field calls them difficulty or level.
+    "ENUM_NAME_OVERRIDES": {"DifficultyEnum": "api.serializers.DIFFICULTY_SLUGS"},
 }
 
 # CORS: anyone may read the public API without credentials; credentialed requests only
@@ -230,14 +268,23 @@ for _name, _variable in LINKCHECK_VARIABLES.items():
 SYLLABUS_ADMIN_USERNAME = env_str("SYLLABUS_ADMIN_USERNAME", "admin")
 SYLLABUS_ADMIN_EMAIL = env_str("SYLLABUS_ADMIN_EMAIL", "admin@localhost")
 
+# Every process logs through this, Celery's workers and beat too (config/celery.py): at INFO a
+# worker writes one line per task (succeeded, failed, retried), beat one per task it sends.
+LOG_LEVEL = env_log_level("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # "Task ... received" would be a second line per task at INFO.
+    "loggers": {
+        "celery.worker.strategy": {"level": "WARNING" if LOG_LEVEL == "INFO" else LOG_LEVEL}
+    },
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at every start while it is missing
 if not CELERY_BROKER_IS_REDIS:
     for folder in ("queue", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)

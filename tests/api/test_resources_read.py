@@ -337,3 +337,11 @@ def test_a_forged_cursor_is_404_not_500(api, payload):
     response = api.get(LIST, {"cursor": _cursor(payload), "ordering": ordering})
     assert response.status_code == 404
     assert error_fields(response) == ["cursor"]
+
+
+def test_modified_since_with_an_offset_postgres_refuses_is_read_in_utc(api):
+    # ISO 8601 allows offsets up to ±23:59; PostgreSQL only ±15:59. The same moment in UTC.
+    recent = ResourceFactory(status="published")
+    response = api.get(LIST, {"modified_since": "2000-01-01T00:00:00+20:29"})
+    assert response.status_code == 200
+    assert recent.pk in ids(response)

@@ -11,8 +11,9 @@ from config.env import env_str
 
 class Command(BaseCommand):
     help = (
-        "Make sure a local superuser exists for `make run`. Uses SYLLABUS_ADMIN_USERNAME and "
-        "SYLLABUS_ADMIN_PASSWORD; without a password, generates one and prints it once."
+        "Make sure the superuser exists (for `make run`, and at each deploy: README, Running "
+        "at scale). Uses SYLLABUS_ADMIN_USERNAME and SYLLABUS_ADMIN_PASSWORD; without a "
+        "password, generates one and prints it once."
     )
 
     def handle(self, *args, **options) -> None:

@@ -25,14 +25,15 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, **options) -> None:
         python = sys.executable
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        # Worker and beat log at LOG_LEVEL, like every process (config/celery.py).
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
             "worker": [
-                python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+                python, "-m", "celery", "-A", "config", "worker",
                 "--queues", queue, "--without-mingle", "--without-gossip",
             ],
             "beat": [
-                python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                python, "-m", "celery", "-A", "config", "beat",
                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         }  # fmt: skip
