@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from api.pagination import Ordering
-from api.serializers import unknown_topics_message
+from api.writes import unknown_topics_message
 from curation.catalog import selectors
 from curation.models import Cost, Difficulty, HealthState, Kind, PublicationStatus
 

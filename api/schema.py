@@ -30,7 +30,7 @@ class ApiAutoSchema(AutoSchema):
         return ""
 
     def _map_basic_serializer(self, serializer, direction):
-        from api.serializers import WriteSerializer
+        from api.writes import WriteSerializer
 
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(force_instance(serializer), WriteSerializer):

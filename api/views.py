@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from api import filters
 from api import serializers as s
+from api import writes as w
 from api.http import HttpBehaviourMixin, PlainMetadata, reject_empty
 from api.pagination import Ordering
 from api.permissions import AUTHENTICATION, can_see_unpublished
@@ -74,7 +75,7 @@ class ApiViewSet(HttpBehaviourMixin, viewsets.GenericViewSet):
             "A new resource is a draft unless `status` says otherwise; its link is checked and"
             " its page's metadata fetched soon after, which fills in a blank title."
         ),
-        request=s.ResourceWriteSerializer,
+        request=w.ResourceWriteSerializer,
         responses={
             201: s.ResourceDetailSerializer,
             409: OpenApiResponse(s.DuplicateErrorSerializer, "The URL is already catalogued."),
@@ -82,12 +83,12 @@ class ApiViewSet(HttpBehaviourMixin, viewsets.GenericViewSet):
     ),
     update=extend_schema(
         summary="Replace a resource's curated fields (curators)",
-        request=s.ResourceWriteSerializer,
+        request=w.ResourceWriteSerializer,
         responses={200: s.ResourceDetailSerializer, 409: s.DuplicateErrorSerializer},
     ),
     partial_update=extend_schema(
         summary="Change some curated fields (curators)",
-        request=s.ResourceWriteSerializer,
+        request=w.ResourceWriteSerializer,
         responses={200: s.ResourceDetailSerializer, 409: s.DuplicateErrorSerializer},
     ),
 )
@@ -137,7 +138,7 @@ class ResourceViewSet(ApiViewSet):
         return Response(s.resource_detail(resource))
 
     def create(self, request) -> Response:
-        incoming = s.ResourceWriteSerializer(data=request.data)
+        incoming = w.ResourceWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
         topics = fields.pop("topics", [])
@@ -148,7 +149,7 @@ class ResourceViewSet(ApiViewSet):
 
     def update(self, request, pk: str, partial: bool = False) -> Response:
         resource = self.get_resource()
-        incoming = s.ResourceWriteSerializer(data=request.data, partial=partial)
+        incoming = w.ResourceWriteSerializer(data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
         topics = fields.pop("topics", None)
@@ -232,18 +233,18 @@ def _lookup_item(result: selectors.LookupResult) -> dict[str, Any]:
     retrieve=extend_schema(summary="One topic", responses=s.TopicDetailSerializer),
     create=extend_schema(
         summary="Add a topic (curators)",
-        request=s.TopicWriteSerializer,
+        request=w.TopicWriteSerializer,
         responses={201: s.TopicDetailSerializer},
     ),
     update=extend_schema(
         summary="Replace a topic (curators)",
-        request=s.TopicWriteSerializer,
+        request=w.TopicWriteSerializer,
         responses=s.TopicDetailSerializer,
     ),
     partial_update=extend_schema(
         summary="Change some of a topic's fields (curators)",
         description="`prerequisites`, when sent, replaces the whole list.",
-        request=s.TopicWriteSerializer,
+        request=w.TopicWriteSerializer,
         responses=s.TopicDetailSerializer,
     ),
 )
@@ -284,7 +285,7 @@ class TopicViewSet(ApiViewSet):
         return Response(self._detail(slug))
 
     def create(self, request) -> Response:
-        incoming = s.TopicWriteSerializer(data=request.data)
+        incoming = w.TopicWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
         prerequisites = fields.pop("prerequisites", None)
@@ -295,7 +296,7 @@ class TopicViewSet(ApiViewSet):
         topic = Topic.objects.filter(slug=slug).select_related("parent").first()
         if topic is None:
             raise NotFound("No topic with this slug.")
-        incoming = s.TopicWriteSerializer(data=request.data, partial=partial)
+        incoming = w.TopicWriteSerializer(data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
         prerequisites = fields.pop("prerequisites", None)
@@ -318,13 +319,13 @@ class TopicViewSet(ApiViewSet):
     ),
     create=extend_schema(
         summary="Add a collection (curators)",
-        request=s.CollectionWriteSerializer,
+        request=w.CollectionWriteSerializer,
         responses={201: s.CollectionDetailSerializer},
     ),
     update=extend_schema(
         summary="Replace a collection (curators)",
         description="`sections`, when sent, replaces the whole outline in the order given.",
-        request=s.CollectionWriteSerializer,
+        request=w.CollectionWriteSerializer,
         responses=s.CollectionDetailSerializer,
     ),
     partial_update=extend_schema(
@@ -333,7 +334,7 @@ class TopicViewSet(ApiViewSet):
             "`sections`, when sent, replaces the whole outline in the order given: each"
             " section needs its `title`, each item its `resource`."
         ),
-        request=s.CollectionWriteSerializer,
+        request=w.CollectionWriteSerializer,
         responses=s.CollectionDetailSerializer,
     ),
 )
@@ -377,7 +378,7 @@ class CollectionViewSet(ApiViewSet):
         return Response(self._detail(slug))
 
     def create(self, request) -> Response:
-        incoming = s.CollectionWriteSerializer(data=request.data)
+        incoming = w.CollectionWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
         sections = fields.pop("sections", None)
@@ -389,7 +390,7 @@ class CollectionViewSet(ApiViewSet):
         collection = Collection.objects.filter(slug=slug).first()
         if collection is None:
             raise NotFound("No collection with this slug.")
-        incoming = s.CollectionWriteSerializer(collection, data=request.data, partial=partial)
+        incoming = w.CollectionWriteSerializer(collection, data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
         sections = fields.pop("sections", None)
@@ -438,7 +439,7 @@ class RecommendationView(HttpBehaviourMixin, APIView):
             limit=params["limit"],
         )
         if found is None:
-            raise ValidationError({"topic": [s.unknown_topics_message([params["topic"]])]})
+            raise ValidationError({"topic": [w.unknown_topics_message([params["topic"]])]})
         topics = selectors.topic_slugs_for([r.resource["id"] for r in found])
         results = [
             {"resource": s.resource_row(r.resource, topics[r.resource["id"]]), "reasons": r.reasons}

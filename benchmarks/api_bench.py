@@ -1,5 +1,8 @@
 """REST API cost against a bare Django view running the same single query.
 
+One script (about 510 lines: loading, the in-process rounds and the gunicorn + wrk part) so
+that one command reproduces every figure in docs/benchmarks.md's API section.
+
     python benchmarks/api_bench.py --db sqlite            # load once (kept), then measure
     python benchmarks/api_bench.py --db postgres          # syllabus_apibench on 127.0.0.1
     python benchmarks/api_bench.py --db sqlite --reload   # load the data again

@@ -11,6 +11,9 @@ Special paths (answered at once, not counted, on any of the addresses):
 Other paths: /status/<code> answers that status; anything else 200 with a small HTML page.
 HEAD and GET are both served; keep-alive is the HTTP/1.1 default and `Connection: close` honoured.
 
+One file on purpose (about 540 lines): it is started as a standalone process by path, by the
+benchmarks and by hand, with nothing of the project on its import path.
+
 Command line:  python benchmarks/linkfarm.py --hosts 20 --latency-ms 100 --port 8123
 Library:       with FarmProcess(hosts=20, latency_ms=100) as farm:
                    urls = make_urls(farm.addresses, farm.port, 2000); farm.reset(); farm.stats()
