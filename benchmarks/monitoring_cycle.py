@@ -36,8 +36,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from curation.health import dispatch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -245,6 +243,7 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
     from django.db.models import Count
     from django.utils import timezone
 
+    from curation.health import dispatch
     from curation.models import LinkCheck, Resource
 
     make_all_due()
@@ -339,6 +338,7 @@ def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) ->
 def dispatch_memory_child(count: int, queue: str) -> None:
     """In a fresh process: dispatch `count` due resources; print baseline and peak RSS."""
     setup_django(base_env({"CELERY_QUEUE": queue}))
+    from curation.health import dispatch
 
     baseline = rss_kib(os.getpid())
     started = time.monotonic()
