@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from curation.checker.config import CheckerConfig
-from tests.checker.servers import ScriptedServer, page
+from tests.checker.servers import ArrivalServer, ScriptedServer, page
 from tests.conftest import service_missing
 
 
@@ -109,3 +109,11 @@ def config_for(
     }
     settings.update(overrides)
     return CheckerConfig(**settings)
+
+
+@pytest.fixture
+def wire():
+    """A loopback server that stamps each request head's arrival with the kernel's time."""
+    server = ArrivalServer()
+    yield server
+    server.stop()

@@ -7,6 +7,7 @@ import pytest
 from curation.checker.engine import check_url, names_a_file
 from curation.checker.outcomes import Outcome
 from tests.checker.conftest import config_for
+from tests.checker.pages import HTML_OK, check, html
 from tests.checker.servers import (
     on_head,
     page,
@@ -15,19 +16,6 @@ from tests.checker.servers import (
     sequence,
     slow,
 )
-
-HTML_OK = b"<html><head><title>Linear algebra notes</title></head><body><h1>Vectors</h1></body>"
-
-
-def html(title: str = "Linear algebra notes", h1: str = "Vectors", text: str = "") -> bytes:
-    return (
-        f"<html><head><title>{title}</title></head><body><h1>{h1}</h1><p>{text}</p></body></html>"
-    ).encode()
-
-
-def check(server, path="/", **overrides):
-    return check_url(server.url(path), config=config_for(server, **overrides))
-
 
 # ok, redirected -----------------------------------------------------------------------------
 
