@@ -90,12 +90,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", metavar="SLUG")
     parser.add_argument("--collection", metavar="SLUG")
     parser.add_argument("--health", metavar="STATE")
-    parser.add_argument("--all", action="store_true", help="include archived resources")
+    parser.add_argument(
+        "--all", action="store_true", help="every catalogue resource, archived ones included"
+    )
 
 
 def check_options(options: Mapping[str, Any]) -> None:
-    if options["input"] and any(options[name] for name in CATALOGUE_OPTIONS):
+    selected = any(options[name] for name in CATALOGUE_OPTIONS)
+    if options["input"] and selected:
         raise UsageError("--input cannot be combined with --topic/--collection/--health/--all")
+    if not options["input"] and not selected:
+        # Recording into the catalogue changes health states: never by default.
+        raise UsageError(
+            "say what to check: --input FILE, or catalogue resources with "
+            "--all, --topic SLUG, --collection SLUG or --health STATE"
+        )
 
 
 def make_config(values: Mapping[str, Any], options: Mapping[str, Any]) -> CheckerConfig:

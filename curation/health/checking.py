@@ -110,20 +110,32 @@ def check_and_record(
             )
     except Exception as exc:  # e.g. SoftTimeLimitExceeded: keep what we have
         interrupted = exc
-    canary = None
-    if settings.MONITOR_CANARY_URLS:
-        canary = lambda: canaries_reachable(config, limiter)  # noqa: E731
-    verdict = assess_network([e.result for e in done], canary_check=canary)
-    record_checks(done, offline=verdict.offline)
-    if verdict.offline:
-        note_checker_offline(verdict, discarded=len(done))
-    elif verdict.reached_network:
-        close_checker_incidents()
+    record_guarded(done, config=config, limiter=limiter)
     if interrupted is not None:
         finished = {e.resource_id for e in done}
         release_claims([pk for (pk, _), _url in todo if pk not in finished])
         raise interrupted
     return len(done)
+
+
+def record_guarded(
+    entries: Sequence[CheckEntry], *, config: CheckerConfig, limiter: HostLimiter
+) -> OfflineVerdict:
+    """Record checks behind the offline guard, whoever ran them (a worker, the command).
+
+    When the run looks like the checker lost the network, the checks are kept uncounted, no
+    health state changes and an incident is opened; a run that reached the network closes any.
+    """
+    canary = None
+    if settings.MONITOR_CANARY_URLS:
+        canary = lambda: canaries_reachable(config, limiter)  # noqa: E731
+    verdict = assess_network([e.result for e in entries], canary_check=canary)
+    record_checks(entries, offline=verdict.offline)
+    if verdict.offline:
+        note_checker_offline(verdict, discarded=len(entries))
+    elif verdict.reached_network:
+        close_checker_incidents()
+    return verdict
 
 
 def record_check_errors(

@@ -302,3 +302,36 @@ def test_the_catalogue_mode_shares_the_workers_politeness_through_redis(
     next_keys = [k for k in redis_client.keys(pattern) if k.endswith(b":next")]
     assert next_keys and all(redis_client.pttl(k) > 0 for k in next_keys)
     redis_client.delete(*redis_client.keys(pattern))
+
+
+@pytest.mark.django_db
+def test_without_a_selection_it_records_nothing_and_says_what_to_choose(site):
+    from curation.models import LinkCheck
+    from tests.factories import ResourceFactory
+
+    ResourceFactory(url=site.url("/ok"))
+    with pytest.raises(CommandError, match="say what to check") as caught:
+        call_command("checklinks", stdout=io.StringIO())
+    assert caught.value.returncode == 2
+    assert LinkCheck.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_catalogue_run_without_network_changes_no_health_state(settings):
+    from curation.models import CheckerIncident, HealthState, LinkCheck, Resource
+    from tests.factories import ResourceFactory
+
+    # Nothing listens on port 9 of these loopback addresses: every connect is refused, which is
+    # what a shell without network sees for every host.
+    hosts = [f"127.0.0.{i}:9" for i in range(11, 17)]
+    settings.LINKCHECK_ALLOWED_INTERNAL_HOSTS = frozenset(hosts)
+    settings.LINKCHECK_PER_HOST_INTERVAL = 0
+    settings.LINKCHECK_TIMEOUT = 2
+    for host in hosts:
+        ResourceFactory(url=f"http://{host}/page", health=HealthState.HEALTHY)
+    code, _ = run("--all", "--format", "json")
+    assert code == 1  # the report still says what the command saw
+    assert set(Resource.objects.values_list("health", flat=True)) == {HealthState.HEALTHY}
+    assert not LinkCheck.objects.filter(counted=True).exists()
+    assert LinkCheck.objects.filter(counted=False, source="command").count() == 6
+    assert CheckerIncident.objects.get().ended_at is None

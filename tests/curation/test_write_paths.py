@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from curation import enqueue
 from curation.catalog import services
-from curation.health import recording
+from curation.health import checking
 from curation.metadata import services as metadata
 from curation.models import Collection, Resource, Topic
 from tests.curation.test_admin import EMPTY_INLINES, form_data
@@ -211,11 +211,11 @@ def test_the_demo_loader_command_goes_through_the_services(calls):
     assert len(created) == Resource.objects.count() > 0
 
 
-def test_checklinks_all_records_through_record_check(calls, settings, httpserver):
+def test_checklinks_all_records_through_the_guarded_recording(calls, settings, httpserver):
     httpserver.expect_request("/fine").respond_with_data("fine")
     allow_loopback(settings, *server_hosts(httpserver))
     resource = ResourceFactory(url=httpserver.url_for("/fine"), status="published")
-    recorded = calls(recording, "record_checks")
+    recorded = calls(checking, "record_checks")
     call_command("checklinks", "--all", "--format", "json", "--per-host-interval", "0")
     assert len(recorded) == 1
     resource.refresh_from_db()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.catalog import selectors
@@ -17,7 +18,8 @@ from curation.checker import cli
 from curation.checker.config import CheckerConfig
 from curation.checker.engine import check_many_keyed
 from curation.checker.outcomes import CheckResult
-from curation.health.recording import record_check
+from curation.health.checking import record_guarded
+from curation.health.recording import CheckEntry
 from curation.models import CheckSource
 from curation.outbound import checker_values, host_limiter
 
@@ -78,10 +80,22 @@ class Command(BaseCommand):
         def recorded() -> Iterator[CheckResult]:
             # Database writes happen here, in the command's own thread, never in the workers.
             # The limiter is the workers' own (Redis when it is the broker): a command run beside
-            # them shares their per-host politeness instead of doubling it.
-            checks = check_many_keyed(pairs(), config=config, limiter=host_limiter(config))
-            for resource_id, result in checks:
-                record_check(resource_id, result=result, source=CheckSource.COMMAND)
-                yield result
+            # them shares their per-host politeness instead of doubling it. Results are recorded
+            # a batch at a time behind the same offline guard as the workers' (a shell without
+            # network must not turn the catalogue suspect), and what was checked before an
+            # interruption is still recorded.
+            limiter = host_limiter(config)
+            pending: list[CheckEntry] = []
+            try:
+                for resource_id, result in check_many_keyed(
+                    pairs(), config=config, limiter=limiter
+                ):
+                    pending.append(CheckEntry(resource_id, result, source=CheckSource.COMMAND))
+                    if len(pending) >= settings.MONITOR_BATCH_SIZE:
+                        record_guarded(pending, config=config, limiter=limiter)
+                        pending = []
+                    yield result
+            finally:
+                record_guarded(pending, config=config, limiter=limiter)
 
         return recorded()
