@@ -235,3 +235,17 @@ def test_the_metadata_task_goes_through_the_metadata_service(calls, settings, ht
     assert len(applied) == 1
     resource.refresh_from_db()
     assert resource.title == "From the page"
+
+
+def test_the_check_task_records_through_the_guarded_recording(calls, settings, httpserver):
+    from curation import tasks
+
+    httpserver.expect_request("/fine").respond_with_data("fine")
+    allow_loopback(settings, *server_hosts(httpserver))
+    settings.CELERY_BROKER_IS_REDIS = False
+    resource = ResourceFactory(url=httpserver.url_for("/fine"), health="unknown")
+    recorded = calls(checking, "record_checks")
+    tasks.check_resources_task.apply(kwargs={"items": [[resource.pk, "tok"]]})
+    assert len(recorded) == 1
+    resource.refresh_from_db()
+    assert resource.health == "healthy"
