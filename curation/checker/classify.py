@@ -6,6 +6,7 @@ Retries are the engine's business; these functions only judge what they are show
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from curation.checker.urlnorm import InvalidURL, normalize_url
@@ -376,6 +377,26 @@ def _is_login(path: str, query: str) -> bool:
         return True
     keys = {key.lower() for key, _ in parse_qsl(query, keep_blank_values=True)}
     return bool(keys & LOGIN_QUERY_KEYS) and ("login" in path or "signin" in path or "auth" in path)
+
+
+@dataclass(frozen=True)
+class PageVerdict:
+    """What the rules alone say about a final response.
+
+    `ambiguous` is True for a 2xx page whose verdict the rules cannot settle on their own (a weak
+    not-found signal, or a strong-looking one that ordinary pages also show): the engine's
+    random-sibling probe (probe.py) may then decide. A verdict that is not ambiguous stands.
+    """
+
+    outcome: Outcome
+    rule: str
+    ambiguous: bool = False
+
+
+def page_verdict(url: str, chain: FetchChain) -> PageVerdict:
+    """classify() with the rules' own confidence (see PageVerdict)."""
+    outcome, rule = classify(url, chain)
+    return PageVerdict(outcome, rule, ambiguous=False)
 
 
 def classify(url: str, chain: FetchChain) -> tuple[Outcome, str]:
