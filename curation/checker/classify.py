@@ -11,112 +11,14 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from curation.checker.urlnorm import InvalidURL, normalize_url
 
-from .fetch import FetchChain, FetchResponse
-from .htmlscan import PageSummary, scan_html
+from .fetch import PLAIN_TEXT, FetchChain, FetchResponse
+from .htmlscan import PageSummary, scan_html, scan_text
 from .outcomes import Outcome
+from .soft404 import SHORT_BODY_CHARS, SOFT404_SEPARATORS, Judgement, fold, judge
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 BLOCKED_STATUSES = frozenset({401, 403, 407, 429, 999})
 NOT_FOUND_STATUSES = frozenset({404, 410})
-
-# "Not found" in the languages our catalogue links to most; matched on lower-cased text with
-# typographic apostrophes straightened.
-NOT_FOUND_PHRASES = (
-    "page not found",
-    "not found",
-    "can't be found",
-    "cannot be found",
-    "could not be found",
-    "couldn't be found",
-    "couldn't find",
-    "could not find",
-    "can't find",
-    "doesn't exist",
-    "does not exist",
-    "no longer exists",
-    "no longer available",
-    "page introuvable",
-    "page non trouvée",
-    "n'existe pas",
-    "n'existe plus",
-    "seite nicht gefunden",
-    "seite wurde nicht gefunden",
-    "nicht gefunden",
-    "existiert nicht",
-    "página no encontrada",
-    "pagina no encontrada",
-    "no se encontró",
-    "no existe",
-    "página não encontrada",
-    "pagina nao encontrada",
-    "não encontrada",
-    "pagina non trovata",
-    "non trovata",
-    "non esiste",
-    "pagina niet gevonden",
-    "niet gevonden",
-    "bestaat niet",
-    "não existe",
-    "nao existe",
-    "strona nie została znaleziona",
-    "nie znaleziono",
-    "nie istnieje",
-    "sidan hittades inte",
-    "siden blev ikke fundet",
-    "sayfa bulunamadı",
-    "страница не найдена",
-    "не найдена",
-    "не найден",
-    "не существует",
-)
-# Scripts without spaces between words: a phrase here is enough on its own.
-NOT_FOUND_PHRASES_CJK = (
-    "見つかりません",
-    "ページが存在しません",
-    "页面未找到",
-    "找不到页面",
-    "页面不存在",
-    "페이지를 찾을 수 없습니다",
-)
-# Words that surround an error message ("Oops! That page can't be found.", "Fehler 404").
-# A title or heading segment made only of these, a phrase above and "404" is an error message;
-# one with any other word ("HTTP 404 explained") is about something, so it is not.
-ERROR_FILLER = frozenset(
-    {
-        "the", "a", "an", "this", "that", "these", "page", "pages", "site", "web", "you",
-        "your", "we", "our", "us", "it", "its", "here", "there", "were", "was", "is",
-        "are", "be", "been", "has", "have", "looking", "look", "for", "requested",
-        "request", "sorry", "oops", "whoops", "ooops", "uh", "oh", "hmm", "ah", "error",
-        "http", "status", "code", "file", "document", "url", "resource", "looks", "like",
-        "seems", "not", "no", "nothing", "to", "of", "on", "at", "what", "just", "went",
-        "wrong", "something", "link", "broken", "lost", "missing", "erreur", "oups",
-        "cette", "la", "le", "les", "désolé", "desole", "nous", "cherchez", "vous",
-        "fehler", "hoppla", "ups", "die", "der", "das", "diese", "leider", "sie", "wurde",
-        "vaya", "lo", "sentimos", "página", "pagina", "el", "esta", "erro", "ops",
-        "desculpe", "errore", "spiacenti", "questa", "fout", "oeps", "deze", "de", "het",
-        # What error pages add around the phrase: "File or directory not found", "This page
-        # doesn't exist. Try search", "Die angeforderte Seite konnte nicht gefunden werden",
-        # "La página que buscas no existe", "Такой страницы не существует".
-        "or", "and", "directory", "folder", "try", "search", "again", "please", "go", "back",
-        "home", "homepage", "may", "moved", "removed", "deleted", "anymore",
-        "seite", "angeforderte", "gesuchte", "konnte", "werden", "ist", "wir",
-        "que", "buscas", "busca", "buscando", "solicitada", "ha", "sido", "siento",
-        "procura", "procurando", "você", "voce", "demandée", "demandee", "recherchée",
-        "est", "che", "cerchi", "stai", "cercando", "richiesta",
-        "strona", "ta", "szukana", "błąd",
-        "страница", "страницы", "такой", "такая", "запрашиваемая", "ошибка", "извините",
-    }
-)  # fmt: skip
-# A site name after the separator: "Page not found | Example Docs".
-SITE_NAME_MAX_WORDS = 4
-_SEGMENT_SEPARATORS = re.compile(r"\s+[|\-–—·•»/]\s+|\s*[|·•»]\s*|:\s+|\s+::\s+")
-_WORD = re.compile(r"\w+(?:'\w+)?")
-# Not part of a longer number (1404, 404.5, 4,404); a full stop after it ends a sentence.
-_STATUS_404 = re.compile(r"(?<![\d.,])404(?![\d,]|\.\d)")
-# Where a short page's text breaks into statements: its text nodes, sentences, separators.
-_SENTENCES = re.compile(r"\n|[.!?]+(?:\s|$)|" + _SEGMENT_SEPARATORS.pattern)
-# A page whose visible text is this short is mostly its error message, if it has one.
-SHORT_BODY_CHARS = 600
 
 # Matched on the whole title, or on its first segment before a separator
 # ("Access denied | example.com used Cloudflare"), never as a prefix of an ordinary title.
@@ -183,71 +85,16 @@ LANGUAGES = frozenset(
 _LOCALE_ROOT = re.compile(r"/([a-z]{2})(?:[-_][a-zA-Z]{2,4})?/?(?:index\.html?)?", re.IGNORECASE)
 
 
-def _fold(text: str) -> str:
-    return text.lower().replace("\u2019", "'").replace("\u02bc", "'")
-
-
-def _has_phrase(folded: str) -> bool:
-    return any(phrase in folded for phrase in NOT_FOUND_PHRASES + NOT_FOUND_PHRASES_CJK)
-
-
-def _mentions_not_found(folded: str) -> bool:
-    """Any not-found phrase or a standalone 404 anywhere in the (folded) text."""
-    return _has_phrase(folded) or bool(_STATUS_404.search(folded))
-
-
-def says_not_found(text: str) -> bool:
-    """A short page's visible text (one text node a line) says "not found".
-
-    Any phrase anywhere counts. A bare 404 counts only where it stands on its own: a line or
-    sentence that is nothing but an error message ("404", "Error 404!"), since a short page
-    may well mention a number ("Room 404 seats 30 people").
-    """
-    lowered = _fold(text)
-    flat = " ".join(lowered.split())
-    if _has_phrase(flat):
-        return True
-    if not _STATUS_404.search(flat):
-        return False
-    parts = _SENTENCES.split(lowered)
-    return any(_is_error_message(part.strip()) for part in parts if part.strip())
-
-
-def _is_error_message(segment: str) -> bool:
-    """True when the segment says "not found" and nothing else."""
-    if any(phrase in segment for phrase in NOT_FOUND_PHRASES_CJK):
-        return True
-    stripped = _STATUS_404.sub(" ", segment)
-    for phrase in NOT_FOUND_PHRASES:
-        stripped = stripped.replace(phrase, " ")
-    if stripped == segment:
-        return False
-    # Digits too: Google's "Error 404 (Not Found)!!1".
-    return all(word in ERROR_FILLER or word.isdigit() for word in _WORD.findall(stripped))
-
-
-def heading_says_not_found(text: str) -> bool:
-    """A title or heading that is an error message, possibly followed by the site's name.
-
-    "Page not found | Example", "Error 404 (Not Found)!!1" and "404" qualify; "HTTP 404
-    explained: a guide" and "404 Not Found Error: What It Is and How to Fix It" do not.
-    """
-    folded = _fold(text)
-    if not _mentions_not_found(folded):
-        # No segment can be an error message when the whole text holds no phrase and no 404.
-        return False
-    segments = [s.strip() for s in _SEGMENT_SEPARATORS.split(folded) if s.strip()]
-    errors = [s for s in segments if _is_error_message(s)]
-    if not errors:
-        return False
-    others = [s for s in segments if s not in errors]
-    return all(len(_WORD.findall(s)) <= SITE_NAME_MAX_WORDS for s in others)
-
-
 def page_of(response: FetchResponse) -> PageSummary | None:
-    if not response.body or not response.is_html:
+    """The page's title, heading and text; a short plain-text body ("404 not found") as text."""
+    if not response.body:
         return None
-    return scan_html(response.body, response.headers.get("Content-Type", ""))
+    content_type = response.headers.get("Content-Type", "")
+    if response.is_html:
+        return scan_html(response.body, content_type)
+    if response.content_type == PLAIN_TEXT:
+        return scan_text(response.body, content_type)
+    return None
 
 
 def challenge_rule(response: FetchResponse, page: PageSummary | None) -> str | None:
@@ -255,8 +102,8 @@ def challenge_rule(response: FetchResponse, page: PageSummary | None) -> str | N
     if response.headers.get("cf-mitigated", "").strip().lower() == "challenge":
         return "challenge-cf-mitigated"
     if page is not None:
-        title = _fold(page.title)
-        first = _SEGMENT_SEPARATORS.split(title, maxsplit=1)[0].strip()
+        title = fold(page.title)
+        first = SOFT404_SEPARATORS.split(title, maxsplit=1)[0].strip()
         if title in CHALLENGE_TITLES or first in CHALLENGE_TITLES:
             return "challenge-title"
     body = response.body[:65536].lower()
@@ -287,21 +134,11 @@ def read_to_the_end(response: FetchResponse) -> bool:
     return length.isdigit() and encoded in ("", "identity") and int(length) == len(response.body)
 
 
-def soft404_body_rule(response: FetchResponse, page: PageSummary | None) -> str | None:
+def soft404_page_rule(response: FetchResponse, page: PageSummary | None) -> Judgement:
+    """What the page's title, heading and text say (see soft404.judge)."""
     if page is None:
-        return None
-    if page.title and heading_says_not_found(page.title):
-        return "soft404-title"
-    if page.h1 and heading_says_not_found(page.h1):
-        return "soft404-h1"
-    # The text before a page's first </h1> is always short; only a whole short page counts.
-    if (
-        page.text_length < SHORT_BODY_CHARS
-        and read_to_the_end(response)
-        and says_not_found(page.text)
-    ):
-        return "soft404-short-body"
-    return None
+        return Judgement()
+    return judge(page, read_to_the_end(response))
 
 
 def soft404_redirect_rule(url: str, chain: FetchChain, page: PageSummary | None) -> str | None:
@@ -394,30 +231,39 @@ class PageVerdict:
 
 
 def page_verdict(url: str, chain: FetchChain) -> PageVerdict:
-    """classify() with the rules' own confidence (see PageVerdict)."""
-    outcome, rule = classify(url, chain)
-    return PageVerdict(outcome, rule, ambiguous=False)
+    """Judge a final response, with the rules' own confidence (see PageVerdict).
 
-
-def classify(url: str, chain: FetchChain) -> tuple[Outcome, str]:
-    """Judge a final response. Transient statuses (5xx, 429) get their final verdict here."""
+    Ambiguous: a 2xx page whose not-found signals are weak or disagree (a 404 beside a word we
+    cannot place, a heading that only partly says it, a phrase inside a longer text, a short
+    page that mentions 404). Redirects home or to a login, bot walls and statuses are not.
+    Transient statuses (5xx, 429) get their final verdict here.
+    """
     response = chain.response
     status = response.status
     page = page_of(response)
     challenge = challenge_rule(response, page)
     if challenge:
-        return Outcome.BLOCKED, challenge
+        return PageVerdict(Outcome.BLOCKED, challenge)
     if 200 <= status < 300:
-        rule = soft404_redirect_rule(url, chain, page) or soft404_body_rule(response, page)
-        if rule:
-            return Outcome.SOFT_404, rule
+        redirect_rule = soft404_redirect_rule(url, chain, page)
+        if redirect_rule:
+            return PageVerdict(Outcome.SOFT_404, redirect_rule)
+        judged = soft404_page_rule(response, page)
+        if judged.rule:
+            return PageVerdict(Outcome.SOFT_404, judged.rule, judged.ambiguous)
         if moved_to(url, chain) is not None:
-            return Outcome.REDIRECTED, "redirect-permanent"
-        return Outcome.OK, f"status-{status}"
+            return PageVerdict(Outcome.REDIRECTED, "redirect-permanent", judged.ambiguous)
+        return PageVerdict(Outcome.OK, f"status-{status}", judged.ambiguous)
     if status in NOT_FOUND_STATUSES:
-        return Outcome.NOT_FOUND, f"status-{status}"
+        return PageVerdict(Outcome.NOT_FOUND, f"status-{status}")
     if status in BLOCKED_STATUSES:
-        return Outcome.BLOCKED, f"status-{status}"
+        return PageVerdict(Outcome.BLOCKED, f"status-{status}")
     if status >= 500:
-        return Outcome.SERVER_ERROR, f"status-{status}"
-    return Outcome.HTTP_ERROR, f"status-{status}"
+        return PageVerdict(Outcome.SERVER_ERROR, f"status-{status}")
+    return PageVerdict(Outcome.HTTP_ERROR, f"status-{status}")
+
+
+def classify(url: str, chain: FetchChain) -> tuple[Outcome, str]:
+    """The rules-only verdict on a final response: page_verdict() without its confidence."""
+    verdict = page_verdict(url, chain)
+    return verdict.outcome, verdict.rule

@@ -54,6 +54,9 @@ MARKER_TAIL_WAIT = 0.25
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Media types read as HTML; no Content-Type at all is treated as HTML too (browsers sniff it).
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})
+# How much of a text/plain body an html_only read takes (its start: a short error message).
+PLAIN_TEXT = "text/plain"
+PLAIN_TEXT_BYTES = 4096
 # A URL may come back once (cookie-setting bounces do that); the third visit is a loop.
 MAX_VISITS_PER_URL = 2
 
@@ -177,9 +180,9 @@ def fetch(
     """Perform ONE request (no redirects followed) and read at most max_bytes of decoded body.
 
     A redirect's body is skipped unless read_redirect_body is set; with html_only, so is any
-    body that is not HTML. `hop` marks a redirect target (a bad scheme there is
-    forbidden_target rather than invalid_url). `target`, when given, is parse_target(url) as
-    the caller already worked it out.
+    body that is not HTML, except the first PLAIN_TEXT_BYTES of a text/plain one. `hop` marks
+    a redirect target (a bad scheme there is forbidden_target rather than invalid_url).
+    `target`, when given, is parse_target(url) as the caller already worked it out.
 
     `deadline` is a time.monotonic() instant (or a Deadline) shared by everything done for one
     URL. Raises a CheckerError subclass for anything that is not an HTTP response.
@@ -258,7 +261,8 @@ def _fetch_once(
         # A redirect's body is noise, and a slow or huge one must not cost us anything.
         _finish(response, complete=False)
         return result
-    if method.upper() == "HEAD" or max_bytes <= 0 or (html_only and not result.is_html):
+    max_bytes = _wanted_bytes(result, max_bytes, html_only)
+    if method.upper() == "HEAD" or max_bytes <= 0:
         # Nothing to read (HEAD) or nothing wanted (a PDF, a video): drop the connection rather
         # than drain it.
         _finish(response, complete=method.upper() == "HEAD")
@@ -273,6 +277,14 @@ def _fetch_once(
         # for a complete response, but there is no page here.
         raise ConnectionFailure("connection closed in the response headers", rule="bad-headers")
     return result
+
+
+def _wanted_bytes(result: FetchResponse, max_bytes: int, html_only: bool) -> int:
+    if not html_only or result.is_html:
+        return max_bytes
+    # A plain-text answer may be a whole error page ("404 not found" with a 200): read its start,
+    # enough to tell a short message from a document. Other bodies (a PDF, a video) are not read.
+    return min(max_bytes, PLAIN_TEXT_BYTES) if result.content_type == PLAIN_TEXT else 0
 
 
 def _headers_cut_short(response: HTTPResponse) -> bool:

@@ -10,6 +10,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 from curation.checker.decode import decode_html
 
@@ -18,10 +19,22 @@ MAX_FIELD_CHARS = 500
 FEED_CHARS = 4096
 # A refresh slower than this is a page that lives on its own, not a redirect.
 MAX_REFRESH_DELAY = 5.0
+MAX_SITE_NAME_CHARS = 80
 _REFRESH = re.compile(
     r"\s*(\d+(?:\.\d*)?)\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE | re.DOTALL
 )
 _SKIP_TEXT_IN = frozenset({"script", "style", "noscript", "template", "svg", "head", "title"})
+# Text that is not the page's own statement: links (a listed post's title), code and tables (a
+# quoted error, a status table), site chrome, and the first <h1> (judged on its own).
+_NOT_PROSE = frozenset(
+    {"a", "pre", "code", "kbd", "samp", "table", "nav", "header", "footer", "aside", "button",
+     "select", "label", "form", "h1"}
+)  # fmt: skip
+# Meta tags naming the site ("Page not found | <og:site_name>").
+_SITE_NAME_META = frozenset({"og:site_name", "application-name", "apple-mobile-web-app-title"})
+_HOME_HREFS = frozenset({"/", "./", "../", "index.html", "/index.html"})
+MAX_SITE_NAMES = 4
+_ENTRY_TAGS = frozenset({"article", "time"})
 # Inside a heading, text nodes join without spaces (<span>4</span><span>0</span><span>4</span>
 # reads "404") except across these.
 _BREAKING = frozenset({"br", "p", "div", "li", "small"})
@@ -37,6 +50,13 @@ class PageSummary:
     text_length: int = 0  # visible characters seen (may exceed len(text))
     # Target of an immediate <meta http-equiv="refresh"> (as written, maybe relative), or "".
     refresh_url: str = ""
+    # The page's own statements (one a line): visible text outside links, code, tables, site
+    # chrome and the first <h1>. At most MAX_TEXT_CHARS.
+    prose: str = ""
+    # What the page calls its site: og:site_name and the like, and the text of links home.
+    site_names: tuple[str, ...] = ()
+    # <article> and <time> elements seen: a page listing posts (a tag page, an archive) has many.
+    entries: int = 0
 
 
 class _Scanner(HTMLParser):
@@ -53,10 +73,27 @@ class _Scanner(HTMLParser):
         self._h1_done = False
         self._title_done = False
         self.refresh_url = ""
+        self.prose: list[str] = []
+        self._prose_kept = 0
+        self._not_prose: list[str] = []
+        self.site_names: list[str] = []
+        self._home_link: list[str] | None = None
+        self.entries = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "meta" and not self.refresh_url:
-            self.refresh_url = _immediate_refresh(dict(attrs))
+        if tag == "meta":
+            self._meta(dict(attrs))
+        if (
+            tag == "a"
+            and self._home_link is None
+            and len(self.site_names) < MAX_SITE_NAMES
+            and _is_home_href((dict(attrs).get("href") or "").strip())
+        ):
+            self._home_link = []
+        if tag in _NOT_PROSE:
+            self._not_prose.append(tag)
+        if tag in _ENTRY_TAGS:
+            self.entries += 1
         if tag == "title" and not self._title_done:
             self._in_title = True
         elif tag == "h1" and not self._h1_done:
@@ -67,6 +104,14 @@ class _Scanner(HTMLParser):
             self.h1.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in _NOT_PROSE and tag in self._not_prose:
+            while self._not_prose and self._not_prose.pop() != tag:
+                pass
+        if tag == "a" and self._home_link is not None:
+            name = " ".join("".join(self._home_link).split())
+            if name and len(name) <= MAX_SITE_NAME_CHARS:
+                self.site_names.append(name)
+            self._home_link = None
         if tag == "title" and self._in_title:
             self._in_title = False
             self._title_done = True
@@ -76,6 +121,14 @@ class _Scanner(HTMLParser):
         if tag in _SKIP_TEXT_IN and tag in self._stack:
             while self._stack and self._stack.pop() != tag:
                 pass
+
+    def _meta(self, attrs: dict[str, str | None]) -> None:
+        if not self.refresh_url:
+            self.refresh_url = _immediate_refresh(attrs)
+        key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
+        content = " ".join((attrs.get("content") or "").split())
+        if key in _SITE_NAME_META and content and len(self.site_names) < MAX_SITE_NAMES:
+            self.site_names.append(content[:MAX_SITE_NAME_CHARS])
 
     def has_enough(self) -> bool:
         return self._h1_done and self._kept >= MAX_TEXT_CHARS
@@ -89,10 +142,27 @@ class _Scanner(HTMLParser):
             words = data.split()
             if words:
                 self.text_length += sum(len(w) + 1 for w in words)
+                joined = " ".join(words)
                 if self._kept < MAX_TEXT_CHARS:
-                    joined = " ".join(words)
                     self.text.append(joined)
                     self._kept += len(joined) + 1
+                if self._home_link is not None:
+                    self._home_link.append(data)
+                if not self._not_prose and self._prose_kept < MAX_TEXT_CHARS:
+                    self.prose.append(joined)
+                    self._prose_kept += len(joined) + 1
+
+
+def _is_home_href(href: str) -> bool:
+    """A link to the site's home page: "/", "./", or an absolute URL whose path is "/"."""
+    if href in _HOME_HREFS:
+        return True
+    if not href.startswith(("http://", "https://", "//")):
+        return False
+    try:
+        return urlsplit(href).path in ("", "/")
+    except ValueError:
+        return False
 
 
 def _immediate_refresh(attrs: dict[str, str | None]) -> str:
@@ -134,4 +204,16 @@ def scan_html(body: bytes, content_type: str = "") -> PageSummary:
         text="\n".join(scanner.text)[:MAX_TEXT_CHARS],
         text_length=scanner.text_length,
         refresh_url=scanner.refresh_url,
+        prose="\n".join(scanner.prose)[:MAX_TEXT_CHARS],
+        site_names=tuple(scanner.site_names),
+        entries=scanner.entries,
     )
+
+
+def scan_text(body: bytes, content_type: str = "") -> PageSummary:
+    """A plain-text body as a page: no title or heading, its lines as text and prose."""
+    text = decode_html(body, content_type or None)[0]
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    joined = "\n".join(lines)[:MAX_TEXT_CHARS]
+    return PageSummary(text=joined, text_length=sum(len(line) + 1 for line in lines), prose=joined)
