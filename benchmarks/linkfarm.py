@@ -8,7 +8,8 @@ judged on: the server's view, not the client's claims.
 Special paths (answered at once, not counted, on any of the addresses):
     GET /__stats   JSON: per-host counters, totals, requests per second since the last reset
     GET /__reset   zero every counter (the maxima too)
-Other paths: /status/<code> answers that status; anything else 200 with a small HTML page.
+Other paths: /status/<code> answers that status; /page/<n> 200 with a small HTML page; anything
+else 404 (an honest site: the checker's soft-404 probe sees unknown addresses answer 404).
 HEAD and GET are both served; keep-alive is the HTTP/1.1 default and `Connection: close` honoured.
 
 One file on purpose (about 540 lines): it is started as a standalone process by path, by the
@@ -269,7 +270,9 @@ class _Connection(asyncio.Protocol):
         if target.startswith(b"/__"):
             self._control(target, keep_alive)
             return
-        status = 200
+        # An honest site: its pages answer 200 and any other address 404, as the checker's
+        # random-sibling soft-404 probe expects of a real site.
+        status = 200 if target.startswith(b"/page/") else 404
         if target.startswith(b"/status/"):
             with contextlib.suppress(ValueError):
                 status = int(target[8:11])

@@ -3,26 +3,36 @@
 Every outbound request the app makes (link checks, metadata fetches) is built from
 `checker_config()`, which carries the SSRF guard's allow-list and the size and time limits, and
 waits on `host_limiter()`, which spaces requests to one host across every worker. Metadata
-fetches also keep what each host's robots.txt said in `robots_cache()`.
+fetches also keep what each host's robots.txt said in `robots_cache()`, and link checks keep the
+random-sibling probe's answers in `probe_cache()`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import uuid
 from functools import lru_cache
 from typing import Any
 
 import redis
 from django.conf import settings
 
-from curation.checker.config import ENVIRONMENT, CheckerConfig, config_from_settings
+from curation.checker.config import ENVIRONMENT, CheckerConfig, ProbeCache, config_from_settings
 from curation.checker.politeness import HostLimiter, LocalHostLimiter, RedisHostLimiter
+from curation.checker.probe import CacheUnavailable
 from curation.checker.robots import LocalRobotsCache, RobotsCache
 
 logger = logging.getLogger(__name__)
 
 ROBOTS_KEY_PREFIX = "syllabus:robots"
+PROBE_KEY_PREFIX = "syllabus:probe"
+# Deletes a claim only if it is still ours: one that expired and was taken by another worker
+# must not be freed by the first.
+RELEASE_CLAIM = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+)
 
 
 def checker_values() -> dict[str, Any]:
@@ -31,7 +41,9 @@ def checker_values() -> dict[str, Any]:
 
 
 def checker_config(**overrides: Any) -> CheckerConfig:
-    """The engine's configuration from the LINKCHECK_* settings (the same as `checklinks`)."""
+    """The engine's configuration from the LINKCHECK_* settings (the same as `checklinks`),
+    with the probe answers shared through Redis when Redis is configured."""
+    overrides.setdefault("probe_cache", probe_cache())
     return config_from_settings(checker_values(), **overrides)
 
 
@@ -100,3 +112,59 @@ def robots_cache() -> RobotsCache:
     if settings.REDIS_URL or settings.CELERY_BROKER_IS_REDIS:
         return RedisRobotsCache(redis_client())
     return _local_robots.setdefault(os.getpid(), LocalRobotsCache())
+
+
+class RedisProbeCache:
+    """The random-sibling probe's answers, shared by every worker: one probe per host and
+    directory a day for the whole fleet. A claim (SET NX with a short expiry) lets one worker
+    probe while the others wait for its answer."""
+
+    def __init__(self, client: redis.Redis, *, key_prefix: str = PROBE_KEY_PREFIX) -> None:
+        self.client = client
+        self.key_prefix = key_prefix
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            value = self.client.get(f"{self.key_prefix}:answer:{key}")
+        except redis.RedisError as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        if value is None:
+            return None
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return None  # Not ours to read: the probe asks again and overwrites it.
+        return data if isinstance(data, dict) else None
+
+    def set(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
+        try:
+            self.client.set(
+                f"{self.key_prefix}:answer:{key}", json.dumps(value), ex=max(1, round(ttl_seconds))
+            )
+        except redis.RedisError as exc:
+            raise CacheUnavailable(str(exc)) from exc
+
+    def claim(self, key: str, ttl_seconds: float) -> str | None:
+        token = uuid.uuid4().hex
+        try:
+            taken = self.client.set(
+                f"{self.key_prefix}:claim:{key}", token, nx=True, ex=max(1, round(ttl_seconds))
+            )
+        except redis.RedisError as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        return token if taken else None
+
+    def release(self, key: str, token: str) -> None:
+        try:
+            self.client.eval(RELEASE_CLAIM, 1, f"{self.key_prefix}:claim:{key}", token)
+        except redis.RedisError as exc:
+            # The claim expires on its own; the answer, if any, is already stored.
+            logger.warning("probe claim %s not released: %s", key, exc)
+
+
+def probe_cache() -> ProbeCache | None:
+    """In Redis when Redis is configured, so that all workers share it; otherwise None: the
+    engine's own in-process cache, shared by the checks of this process."""
+    if settings.REDIS_URL or settings.CELERY_BROKER_IS_REDIS:
+        return RedisProbeCache(redis_client())
+    return None

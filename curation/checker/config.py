@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from . import envparse
 
@@ -15,6 +15,21 @@ DEFAULT_CONTACT_URL = "https://syllabus.invalid/about-our-checker"
 # getaddrinfo-compatible: (host, port) -> list of addrinfo tuples. Injected by tests so that no
 # name is ever sent to a real resolver (the machines running them have no internet).
 Resolver = Callable[[str, int], list[tuple[Any, ...]]]
+
+
+class ProbeCache(Protocol):
+    """Where the random-sibling probe keeps its answers (probe.py), by key, as JSON-friendly
+    dicts; and a short claim per key so that only one check probes a directory at a time."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None: ...
+
+    def claim(self, key: str, ttl_seconds: float) -> str | None:
+        """A token when this caller may probe the key now, None when another one is at it."""
+        ...
+
+    def release(self, key: str, token: str) -> None: ...
 
 
 def system_resolver(host: str, port: int) -> list[tuple[Any, ...]]:
@@ -46,6 +61,15 @@ class CheckerConfig:
     per_host_interval: float = 1.0
     # How many input URLs check_many may hold in memory while looking for a host with a free slot.
     lookahead: int = 2000
+    # The random-sibling probe (probe.py): on a 2xx page the rules cannot settle, or the first
+    # deep link of a directory, ask for a random address beside it to learn how the site
+    # answers unknown ones. A page it may be compared with is read up to probe_body_bytes.
+    probe: bool = True
+    probe_body_bytes: int = 256 * 1024
+    probe_ttl: float = 24 * 3600.0
+    # Where probe answers are kept (Redis in the app, see curation/outbound.py); None: the
+    # engine's in-process cache.
+    probe_cache: ProbeCache | None = field(default=None, compare=False, repr=False)
     resolver: Resolver | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +81,8 @@ class CheckerConfig:
             raise ValueError("timeouts must be positive")
         if self.max_queue_wait < 0:
             raise ValueError("max_queue_wait must not be negative")
+        if self.probe_body_bytes < 1 or self.probe_ttl <= 0:
+            raise ValueError("probe_body_bytes and probe_ttl must be positive")
         # Retries are bounded by count and by the per-URL deadline; cap them anyway so a typo
         # in a setting cannot turn one check into minutes of hammering.
         if self.retries > 10:
@@ -130,6 +156,9 @@ ENVIRONMENT: dict[str, Variable] = {
     "LINKCHECK_PER_HOST_INTERVAL": Variable(
         envparse.parse_float(0.0), str(CheckerConfig.per_host_interval), "per_host_interval"
     ),
+    # Off: no random-sibling probe, the rules alone judge a page (to compare with a tool that
+    # has none, or while a site owner asks why we request addresses that do not exist).
+    "LINKCHECK_PROBE": Variable(envparse.parse_bool, "true", "probe"),
     # Shorter than the engine's own 30 s: a command-line run or a worker batch should not sit on
     # one slow page for half a minute.
     "LINKCHECK_TIMEOUT": Variable(envparse.parse_float(0.1), "10", "deadline"),

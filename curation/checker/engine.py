@@ -9,6 +9,11 @@ never read. A URL that names a file (a PDF, a video, an archive: see FILE_SUFFIX
 with HEAD first, as link checkers do, because a 2xx HEAD settles it without a download; when
 the HEAD answers anything but a clear 2xx for a non-HTML resource (403, 404, 405, 501, 5xx, a
 reset or a hang: servers mishandle HEAD), the GET decides.
+
+A 2xx page may then be settled by the random-sibling probe (probe.py): one request per host and
+directory per day (cached), which tells whether the site answers unknown addresses honestly.
+Where a probe may compare the page with the site's not-found page, the GET reads the page whole
+(up to probe_body_bytes) instead of stopping at </h1>.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .addresses import Target, parse_target
-from .classify import classify, moved_to
+from .classify import PageVerdict, classify, moved_to, page_verdict
 from .config import CheckerConfig
 from .errors import CheckerError, ConnectionFailure, FetchTimeout
-from .fetch import Deadline, FetchChain, fetch_following_redirects
+from .fetch import Deadline, FetchChain, FetchResponse, fetch, fetch_following_redirects
 from .guard import GuardedClient, build_session
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
+from .probe import DEFAULT_CACHE, SiblingProbe
 from .scheduler import schedule
 
 logger = logging.getLogger(__name__)
@@ -39,6 +45,9 @@ SNIFF_STOP_MARKER = b"</h1>"
 # The most of a URL's remaining budget that HEAD may use: a server that hangs on HEAD only must
 # leave the GET fallback time to give the real answer.
 HEAD_SHARE = 0.5
+# The most of it a whole-page read (for the probe to compare) may use before the sniff takes over:
+# enough for a slow server's headers, and a quarter left for the sniff after a page that drips.
+WHOLE_SHARE = 0.75
 TRANSIENT_ERRORS = (ConnectionFailure, FetchTimeout)
 # What a path ends with when it names a download rather than a page.
 FILE_SUFFIXES = frozenset(
@@ -120,6 +129,7 @@ class _Check:
         self.session = session
         self.limiter = limiter
         self.deadline = Deadline.within(config.deadline, queue_allowance=config.max_queue_wait)
+        self.whole = False  # Whether the page's GET reads the whole page (for the probe).
 
     def run(self) -> CheckResult:
         if self.target is None:
@@ -168,23 +178,87 @@ class _Check:
             time.sleep(seconds)
         return True
 
+    def _sibling_probe(self) -> SiblingProbe:
+        cache = (self.config.probe_cache or DEFAULT_CACHE) if self.config.probe else None
+        return SiblingProbe(
+            self.url,
+            target=self.target,
+            cache=cache,
+            ttl=self.config.probe_ttl,
+            fetch_one=self._fetch_sibling,
+            fetch_chain=self._follow_sibling,
+            time_left=lambda: self.deadline.remaining() + self.deadline.queue_allowance,
+        )
+
+    def _fetch_sibling(self, url: str) -> FetchResponse:
+        """The probe's one request: the check's session, guard, limits, limiter and deadline."""
+        return fetch(
+            self.session,
+            url,
+            method="GET",
+            config=self.config,
+            max_bytes=self.config.probe_body_bytes,
+            deadline=self.deadline,
+            limiter=self.limiter,
+            html_only=True,
+        )
+
+    def _follow_sibling(self, url: str) -> FetchChain:
+        """Where the probe's redirect leads, when it only adds a slash or changes the scheme."""
+        return fetch_following_redirects(
+            self.session,
+            url,
+            method="GET",
+            config=self.config,
+            max_bytes=self.config.probe_body_bytes,
+            deadline=self.deadline,
+            limiter=self.limiter,
+            html_only=True,
+        )
+
+    def _settle(self, chain: FetchChain, verdict: PageVerdict, probe: SiblingProbe) -> CheckResult:
+        settled = probe.settle(chain, verdict)
+        result = _result_from_chain(self.url, chain, settled.outcome, settled.rule)
+        result.evidence = settled.evidence
+        return result
+
+    def _fetch_page(self) -> FetchChain:
+        """The page's GET: the sniff (up to </h1>), or the whole page (capped) for a probe to
+        compare. A whole read that runs out of its share of the budget (a page that drips after
+        its heading) gives way to the sniff, so the probe never turns a slow page into a timeout."""
+        if self.whole:
+            try:
+                return self._get(
+                    self.config.probe_body_bytes, None, self.deadline.share(WHOLE_SHARE)
+                )
+            except FetchTimeout as exc:
+                if exc.rule == "politeness-wait":
+                    raise
+                self.whole = False  # And for the retries too: this page is read the cheap way.
+        return self._get(self.config.sniff_bytes, SNIFF_STOP_MARKER, self.deadline)
+
+    def _get(self, max_bytes: int, stop_at: bytes | None, deadline: Deadline) -> FetchChain:
+        return fetch_following_redirects(
+            self.session,
+            self.url,
+            method="GET",
+            config=self.config,
+            max_bytes=max(max_bytes, self.config.sniff_bytes),
+            deadline=deadline,
+            stop_at=stop_at,
+            limiter=self.limiter,
+            html_only=True,
+            target=self.target,
+        )
+
     def _get_with_retries(self) -> CheckResult:
+        probe = self._sibling_probe()
+        self.whole = probe.reads_whole_page()
         attempts = self.config.retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                chain = fetch_following_redirects(
-                    self.session,
-                    self.url,
-                    method="GET",
-                    config=self.config,
-                    max_bytes=self.config.sniff_bytes,
-                    deadline=self.deadline,
-                    stop_at=SNIFF_STOP_MARKER,
-                    limiter=self.limiter,
-                    html_only=True,
-                    target=self.target,
-                )
+                chain = self._fetch_page()
             except TRANSIENT_ERRORS as exc:
                 if (
                     last
@@ -193,13 +267,14 @@ class _Check:
                 ):
                     raise
                 continue
-            outcome, rule = classify(self.url, chain)
+            verdict = page_verdict(self.url, chain)
+            outcome, rule = verdict.outcome, verdict.rule
             status = chain.response.status
             transient = outcome == Outcome.SERVER_ERROR or (
                 outcome == Outcome.BLOCKED and rule == "status-429"
             )
             if not transient:
-                return _result_from_chain(self.url, chain, outcome, rule)
+                return self._settle(chain, verdict, probe)
             retry_after = parse_retry_after(chain.response.headers.get("Retry-After"))
             result = _result_from_chain(self.url, chain, outcome, rule)
             result.retry_after = retry_after

@@ -63,6 +63,9 @@ class CheckResult:
     error: str = ""
     rule: str = ""
     retry_after: float | None = None
+    # Why, in a sentence a curator can read, when the rule name is not enough (the probe's
+    # finding about the site: see probe.py).
+    evidence: str = ""
 
     @property
     def failing(self) -> bool:
@@ -80,6 +83,7 @@ class CheckResult:
             elapsed_ms=data["elapsed_ms"],
             error=data["error"],
             rule=data["rule"],
+            evidence=data.get("evidence", ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,4 +96,5 @@ class CheckResult:
             "elapsed_ms": self.elapsed_ms,
             "error": self.error,
             "rule": self.rule,
+            "evidence": self.evidence,
         }

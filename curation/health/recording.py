@@ -193,6 +193,7 @@ def _link_check(entry: CheckEntry, *, counted: bool) -> LinkCheck:
         elapsed_ms=max(0, int(result.elapsed_ms or 0)),
         error=result.error or "",
         rule=(result.rule or "")[:60],
+        evidence=result.evidence or "",
         source=entry.source,
         dispatch_token=entry.dispatch_token,
         counted=counted,

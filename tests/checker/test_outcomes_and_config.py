@@ -43,6 +43,7 @@ def test_to_dict_gives_the_json_shape():
         "elapsed_ms": 12,
         "error": "",
         "rule": "redirect-permanent",
+        "evidence": "",
     }
 
 

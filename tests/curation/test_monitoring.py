@@ -252,6 +252,8 @@ def engine_bug(monkeypatch) -> None:
         raise RuntimeError("bug in the classifier")
 
     monkeypatch.setattr(engine, "classify", broken_classifier)
+    # The page GET is judged by page_verdict (classify with its confidence, for the probe).
+    monkeypatch.setattr(engine, "page_verdict", broken_classifier)
 
 
 def test_an_engine_bug_is_a_check_error_that_leaves_health_unchanged(
