@@ -11,6 +11,8 @@ from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from nested_admin.formsets import NestedInlineFormSet
 
+from curation.admin.display import time_field
+from curation.admin.health_wording import health_label
 from curation.catalog import services
 from curation.models import Collection, CollectionItem, CollectionSection
 
@@ -75,7 +77,9 @@ class CollectionItemInline(nested_admin.NestedTabularInline):
 
     @admin.display(description="link health")
     def health(self, item: CollectionItem) -> str:
-        return item.resource.get_health_display() if item.resource_id else "—"
+        if not item.resource_id:
+            return "—"
+        return health_label(item.resource, has_checks=item.resource.checks.exists())
 
 
 class CollectionSectionInline(nested_admin.NestedStackedInline):
@@ -88,7 +92,8 @@ class CollectionSectionInline(nested_admin.NestedStackedInline):
 
 @admin.register(Collection)
 class CollectionAdmin(nested_admin.NestedModelAdmin):
-    list_display = ["title", "status", "section_count", "item_count", "updated_at"]
+    list_display = ["title", "status", "section_count", "item_count", "updated_at_shown"]
+    updated_at_shown = time_field("updated_at", "updated at")
     list_filter = ["status"]
     search_fields = ["title", "intro"]
     prepopulated_fields = {"slug": ["title"]}

@@ -3,6 +3,7 @@ checker incidents and the read-only transition log."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.contrib import admin, messages
@@ -12,6 +13,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from curation.admin.display import detail, plural, time_field, when, when_text
+from curation.admin.health_wording import explanation, health_label
 from curation.catalog.services import DuplicateResource
 from curation.health.actions import MonitoringError, apply_suggested_url, snooze_resource
 from curation.models import (
@@ -23,6 +26,9 @@ from curation.models import (
 )
 
 EVIDENCE_CHECKS = 5
+# Recorded reasons start with the rule's name ("failure-unconfirmed: ..."); a curator's
+# snooze ("snoozed by ... until ...") does not, and is shown whole.
+RULE_NAME = re.compile(r"([a-z]+(?:-[a-z]+)*):")
 SNOOZE_CHOICES = (7, 30, 90)
 
 
@@ -40,22 +46,37 @@ def _snooze(modeladmin, request, queryset, days: int | None) -> None:
 
 
 def _state_line(resource: Resource) -> str:
+    # The explanation is rebuilt from the evidence now; the last transition's own reason is
+    # true only of the check that caused it, so only its rule and time are shown beside.
     transition = resource.transitions.order_by("-at", "-id").first()
+    if transition is None:
+        change = "no state change recorded yet"
+    else:
+        rule = RULE_NAME.match(transition.reason)
+        change = format_html(
+            "{} → {} {} ({})",
+            HealthState(transition.from_state).label,
+            HealthState(transition.to_state).label,
+            when(transition.at),
+            format_html("rule <code>{}</code>", rule[1]) if rule else transition.reason,
+        )
     return format_html(
-        "<p><strong>{}</strong> since {}. Rule: <code>{}</code></p>",
-        resource.get_health_display(),
-        resource.health_changed_at or "—",
-        transition.reason if transition else "no transition yet",
+        "<p><strong>{}</strong></p><p>Last change: {}.</p>", explanation(resource), change
     )
 
 
 def _streak_line(resource: Resource) -> str:
+    since = (
+        format_html(", the first {}", when(resource.first_failure_at))
+        if resource.consecutive_failures
+        else ""
+    )
     return format_html(
-        "<p>Failure streak: {} (since {}); blocked streak: {}; next check due {}.</p>",
-        resource.consecutive_failures,
-        resource.first_failure_at or "—",
-        resource.consecutive_blocked,
-        resource.next_check_at or "as soon as the dispatcher runs",
+        "<p>Failure streak: {} in a row{}; blocked streak: {} in a row; next check due {}.</p>",
+        plural(resource.consecutive_failures, "failed check"),
+        since,
+        plural(resource.consecutive_blocked, "blocked check"),
+        when(resource.next_check_at, empty="as soon as the dispatcher runs"),
     )
 
 
@@ -64,6 +85,10 @@ def _recent_checks(resource: Resource) -> list[str]:
     if not checks:
         return []
     parts = [_checks_table(checks)]
+    if checks[0].evidence:
+        # What the soft-404 probe learnt about the site ("this site answers every unknown
+        # address with the same page ..."): the reason a 200 was or was not called a soft 404.
+        parts.append(format_html("<p>Site evidence of the last check: {}.</p>", checks[0].evidence))
     if checks[0].redirect_chain:
         parts.append(_redirect_chain(checks[0].redirect_chain))
     return parts
@@ -75,7 +100,7 @@ def _checks_table(checks: list[LinkCheck]) -> str:
         "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
         (
             (
-                c.checked_at,
+                when(c.checked_at),
                 c.outcome,
                 c.status_code or "—",
                 c.rule,
@@ -147,8 +172,18 @@ class HealthAdminMixin:
     def health_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         """The health fields of the page; the buttons only for those who may use them."""
         if self.has_change_permission(request, obj):
-            return ("snoozed_until", "health_evidence")
-        return ("snoozed_until", "health_evidence_read_only")
+            return ("snoozed_until_shown", "health_evidence")
+        return ("snoozed_until_shown", "health_evidence_read_only")
+
+    snoozed_until_shown = time_field("snoozed_until", "snoozed until")
+
+    @admin.display(description="health", ordering="health")
+    def health_shown(self, resource: Resource) -> str:
+        # The list annotates has_checks (one EXISTS per page); a single page asks directly.
+        has_checks = getattr(resource, "has_checks", None)
+        if has_checks is None:
+            has_checks = resource.pk is not None and resource.checks.exists()
+        return health_label(resource, has_checks=has_checks)
 
     @admin.display(description="why this state")
     def health_evidence(self, resource: Resource) -> str:
@@ -247,7 +282,7 @@ class HealthAdminMixin:
         if incident is not None:
             self.message_user(
                 request,
-                f"The checker lost the network at {incident.started_at:%Y-%m-%d %H:%M} UTC "
+                f"The checker lost the network at {when_text(incident.started_at)} "
                 f"({incident.reason}); those checks changed no health state and will be retried.",
                 messages.WARNING,
             )
@@ -267,18 +302,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(CheckerIncident)
 class CheckerIncidentAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "ended_at", "reason", "checks_discarded"]
+    list_display = ["started_at_shown", "ended_at_shown", "reason", "checks_discarded"]
     list_filter = [("ended_at", admin.EmptyFieldListFilter)]
-    fields = ["started_at", "ended_at", "reason", "checks_discarded", "detail"]
+    fields = ["started_at_shown", "ended_at_shown", "reason", "checks_discarded", "detail_shown"]
     readonly_fields = fields
+
+    started_at_shown = time_field("started_at", "started at")
+    ended_at_shown = time_field("ended_at", "ended at")
+
+    @admin.display(description="detail")
+    def detail_shown(self, incident: CheckerIncident) -> str:
+        return detail(incident.detail)
 
 
 @admin.register(HealthTransition)
 class HealthTransitionAdmin(ReadOnlyAdmin):
-    list_display = ["at", "resource", "from_state", "to_state", "reason", "link_check"]
+    list_display = ["at_shown", "resource", "from_state", "to_state", "reason", "link_check"]
     list_filter = ["to_state", "from_state"]
     list_select_related = ["resource", "link_check"]
     search_fields = ["resource__title", "resource__url", "reason"]
     date_hierarchy = "at"
-    fields = ["resource", "from_state", "to_state", "at", "reason", "link_check"]
+    fields = ["resource", "from_state", "to_state", "at_shown", "reason", "link_check"]
     readonly_fields = fields
+
+    at_shown = time_field("at", "at")

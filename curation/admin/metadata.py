@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
+from curation.admin.display import time_field, when
 from curation.catalog.services import DuplicateResource
 from curation.metadata import services as metadata_service
 from curation.models import MetadataSuggestion, SuggestionStatus
@@ -35,7 +36,7 @@ class MetadataAdminMixin:
         return format_html(
             "<p>Fetched {}. {}</p><table><tr><th>field</th><th>value</th><th>source</th></tr>"
             "{}</table>",
-            stored.get("fetched_at", "never"),
+            when(stored.get("fetched_at"), empty="never"),
             " ".join(notes),
             rows,
         )
@@ -46,9 +47,11 @@ class MetadataSuggestionInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ["field", "current_value", "suggested_value", "source", "status", "created_at"]
+    fields = ["field", "current_value", "suggested_value", "source", "status", "created_at_shown"]
     readonly_fields = fields
     verbose_name_plural = "Suggestions from the page (decide them in Metadata suggestions)"
+
+    created_at_shown = time_field("created_at", "created at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=SuggestionStatus.PENDING)
@@ -65,8 +68,10 @@ class MetadataSuggestionAdmin(admin.ModelAdmin):
     list_select_related = ["resource"]
     readonly_fields = [
         "resource", "field", "current_value", "suggested_value", "source", "status",
-        "created_at", "decided_at", "decided_by",
+        "created_at_shown", "decided_at_shown", "decided_by",
     ]  # fmt: skip
+    created_at_shown = time_field("created_at", "created at")
+    decided_at_shown = time_field("decided_at", "decided at")
     actions = ["accept", "dismiss"]
 
     def has_add_permission(self, request) -> bool:

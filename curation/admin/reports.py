@@ -11,6 +11,7 @@ Registered when curation.admin imports this module.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
@@ -18,14 +19,17 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from curation.admin.display import time_field
 from curation.catalog.services import DuplicateResource
 from curation.health.actions import MonitoringError, apply_suggested_url
 from curation.models import HealthState, LinkReport, ReportStatus, Resource
 from curation.reports.chart import render_health_chart
 from curation.reports.delivery import generate_and_deliver
 from curation.reports.formats import CONTENT_TYPES, FORMATS, render
+from curation.reports.periods import Period, is_scheduled, period_to_now
 
 DOWNLOAD_EXTENSIONS = {"json": "json", "csv": "csv", "md": "md"}
 CHANGE_RESOURCE = "curation.change_resource"
@@ -39,8 +43,8 @@ class LinkReportAdmin(admin.ModelAdmin):
         "changed",
         "newly_broken",
         "moved",
-        "generated_at",
-        "emailed_at",
+        "generated_at_shown",
+        "emailed_at_shown",
         "email_recipients",
     ]
     list_filter = ["status"]
@@ -58,6 +62,9 @@ class LinkReportAdmin(admin.ModelAdmin):
         "error",
     ]
 
+    generated_at_shown = time_field("generated_at", "generated at")
+    emailed_at_shown = time_field("emailed_at", "emailed at")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -70,6 +77,7 @@ class LinkReportAdmin(admin.ModelAdmin):
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('add', opts)}")
 
     def changelist_view(self, request, extra_context=None):
+        extra_context = {"report_period_days": settings.REPORT_PERIOD_DAYS, **(extra_context or {})}
         response = super().changelist_view(request, extra_context)
         if isinstance(response, TemplateResponse) and not self.has_generate_permission(request):
             # The "Generate now" button is all our list template adds: without the right to
@@ -144,6 +152,10 @@ class LinkReportAdmin(admin.ModelAdmin):
             "report": report,
             "data": data,
             "ready": report.status == ReportStatus.READY,
+            # Times in the sections read as people read them, exact value on hover.
+            "admin_times": True,
+            "on_demand": not is_scheduled(Period(report.period_start, report.period_end)),
+            "period_days": settings.REPORT_PERIOD_DAYS,
             # Built by render_health_chart, which escapes every piece of text it writes.
             "chart_svg": mark_safe(render_health_chart(data.get("history", []))),  # noqa: S308
             "pending_moves": pending,
@@ -161,7 +173,10 @@ class LinkReportAdmin(admin.ModelAdmin):
             return HttpResponse(status=405, headers={"Allow": "POST"})
         if not self.has_generate_permission(request):
             raise PermissionDenied
-        generation, delivery = generate_and_deliver()
+        # "Now" means the period up to now, with what happened today in it; the schedule
+        # keeps reporting complete periods.
+        now = timezone.now()
+        generation, delivery = generate_and_deliver(period=period_to_now(now), now=now)
         report = generation.report
         if generation.created:
             note = f"Generated {report}."

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
 
 from curation import enqueue
+from curation.admin.display import time_field
 from curation.admin.health import HealthAdminMixin
 from curation.admin.metadata import MetadataAdminMixin, MetadataSuggestionInline
 from curation.catalog import services
@@ -51,9 +53,14 @@ class LinkCheckInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     ordering = ["-checked_at", "-id"]
-    fields = ["checked_at", "outcome", "status_code", "rule", "final_url", "elapsed_ms", "source"]
+    fields = [
+        "checked_at_shown", "outcome", "status_code", "rule", "final_url", "elapsed_ms", "source",
+        "counted",
+    ]  # fmt: skip
     readonly_fields = fields
     verbose_name_plural = "Check history (newest first)"
+
+    checked_at_shown = time_field("checked_at", "checked at")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -66,8 +73,8 @@ class LinkCheckInline(admin.TabularInline):
 class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
     form = ResourceAdminForm
     list_display = [
-        "title", "kind", "difficulty", "topic_list", "health", "last_checked_at", "status",
-        "featured",
+        "title", "kind", "difficulty", "topic_list", "health_shown", "last_checked_at_shown",
+        "status", "featured",
     ]  # fmt: skip
     list_filter = ["kind", "difficulty", "topics", "status", "health", "featured", "cost"]
     search_fields = ["title", "url", "curator_note", "description", "author"]
@@ -75,10 +82,13 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
     list_select_related = []
     date_hierarchy = "created_at"
     inlines = [MetadataSuggestionInline, LinkCheckInline]
+    # Times and the health label are shown through curation.admin.display and health_wording:
+    # readable, in the admin's time zone, and true of the recorded checks.
     readonly_fields_base = (
-        "normalized_url", "health", "health_changed_at", "last_checked_at", "last_outcome",
-        "last_status_code", "next_check_at", "consecutive_failures", "suggested_url",
-        "created_by", "created_at", "updated_at",
+        "normalized_url", "health_shown", "health_changed_at_shown", "last_checked_at_shown",
+        "last_outcome", "last_status_code", "next_check_at_shown", "consecutive_failures",
+        "consecutive_blocked", "suggested_url", "created_by", "created_at_shown",
+        "updated_at_shown",
     )  # fmt: skip
     fieldsets = [
         (None, {"fields": ["url", "normalized_url", "title", "description", "curator_note"]}),
@@ -89,19 +99,28 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
         ("Source", {"fields": ["author", "publisher"]}),
         (
             "Publication",
-            {"fields": ["status", "featured", "created_by", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "status",
+                    "featured",
+                    "created_by",
+                    "created_at_shown",
+                    "updated_at_shown",
+                ]
+            },
         ),
         (
             "Link health",
             {
                 "fields": [
-                    "health",
-                    "health_changed_at",
-                    "last_checked_at",
+                    "health_shown",
+                    "health_changed_at_shown",
+                    "last_checked_at_shown",
                     "last_outcome",
                     "last_status_code",
-                    "next_check_at",
+                    "next_check_at_shown",
                     "consecutive_failures",
+                    "consecutive_blocked",
                     "suggested_url",
                 ]
             },
@@ -128,8 +147,21 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
             fieldsets.append(("Page metadata", {"fields": list(self.metadata_readonly_fields)}))
         return fieldsets
 
+    health_changed_at_shown = time_field("health_changed_at", "health changed at")
+    last_checked_at_shown = time_field("last_checked_at", "last checked")
+    next_check_at_shown = time_field("next_check_at", "next check due")
+    created_at_shown = time_field("created_at", "created at")
+    updated_at_shown = time_field("updated_at", "updated at")
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("topics")
+        # has_checks lets the health label tell "never checked" from "checked, no verdict".
+        checks = LinkCheck.objects.filter(resource=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("topics")
+            .annotate(has_checks=Exists(checks))
+        )
 
     @admin.display(description="topics")
     def topic_list(self, resource: Resource) -> str:

@@ -150,7 +150,7 @@ def evaluate(
         blocked = snapshot.consecutive_blocked + 1
         if blocked >= policy.unverifiable_min_blocked:
             after = replace(snapshot, state=UNVERIFIABLE, consecutive_blocked=blocked)
-            reason = f"blocked on {blocked} consecutive checks: needs a human look"
+            reason = f"blocked on {_count(blocked, 'consecutive check')}: needs a human look"
             return Verdict(
                 snapshot, after, "blocked-repeated", reason, policy.unverifiable_interval
             )
@@ -184,7 +184,7 @@ def _moved(snapshot: HealthSnapshot, final_url: str, policy: HealthPolicy) -> Ve
     )
     if moves >= policy.moved_min_checks:
         after = replace(base, state=MOVED)
-        reason = f"permanent redirect to the same address on {moves} consecutive checks"
+        reason = f"permanent redirect to the same address on {_count(moves, 'consecutive check')}"
         return Verdict(snapshot, after, "redirect-confirmed", reason, policy.healthy_interval)
     # The link works (the redirect ends 2xx); confirm the move soon before offering it.
     after = replace(base, state=HEALTHY)
@@ -212,7 +212,7 @@ def _failed(
     )
     confirmed = failures >= policy.broken_min_failures and span >= policy.broken_min_span
     hours = span.total_seconds() / 3600
-    evidence = f"{failures} consecutive failures over {hours:.1f} h (last: {outcome})"
+    evidence = f"{_count(failures, 'consecutive failure')} over {hours:.1f} h (last: {outcome})"
     if confirmed and snapshot.snoozed_at(checked_at):
         after = replace(base, state=SUSPECT)
         reason = f"{evidence}; snoozed by a curator until {snapshot.snoozed_until:%Y-%m-%d %H:%M}"
@@ -224,11 +224,16 @@ def _failed(
         )
     rule = "failure-unconfirmed" if kind is OutcomeClass.BROKEN else "transient-unconfirmed"
     need = (
-        f"broken needs {policy.broken_min_failures} failures over "
+        f"broken needs {_count(policy.broken_min_failures, 'failure')} over "
         f"{policy.broken_min_span.total_seconds() / 3600:g} h"
     )
     after = replace(base, state=SUSPECT)
     return Verdict(snapshot, after, rule, f"{evidence}; {need}", policy.suspect_interval)
+
+
+def _count(count: int, noun: str) -> str:
+    # Reasons are read by curators: "1 consecutive failure", never "1 consecutive failures".
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _broken_interval(failures: int, policy: HealthPolicy) -> timedelta:

@@ -27,10 +27,13 @@ from curation.models import (
 )
 from curation.reports import aggregates, sections
 from curation.reports.aggregates import STATE_ORDER
-from curation.reports.periods import Period
+from curation.reports.periods import Period, is_scheduled
 from curation.reports.sections import iso, live_resources
 
 REPORT_FORMAT_VERSION = 1
+# How many recent reports to look through for the previous scheduled one: on-demand reports
+# in between are few (one per click-minute at most, and curators click rarely).
+PREVIOUS_CANDIDATES = 50
 # What the summary sentence names, in its order, when the count is not zero.
 SUMMARY_PARTS = (
     ("newly_broken", "link broke", "links broke"),
@@ -42,11 +45,18 @@ SUMMARY_PARTS = (
 
 
 def previous_report(period: Period, *, exclude_report_id: int | None = None) -> LinkReport | None:
-    """The latest ready report that ended before this period ended."""
+    """The latest ready scheduled report that ended before this period ended.
+
+    Reports made with "generate now" are skipped: the weekly "change since last report" must
+    compare week with week, not with whatever someone generated on a Friday.
+    """
     found = LinkReport.objects.filter(status=ReportStatus.READY, period_end__lt=period.end)
     if exclude_report_id is not None:
         found = found.exclude(pk=exclude_report_id)
-    return found.order_by("-period_end").first()
+    for report in found.order_by("-period_end")[:PREVIOUS_CANDIDATES]:
+        if is_scheduled(Period(start=report.period_start, end=report.period_end)):
+            return report
+    return None
 
 
 def health_totals() -> dict[str, int]:

@@ -1,7 +1,8 @@
 """Report periods: a fixed grid, so every trigger for "the current period" names the same row.
 
 Periods are REPORT_PERIOD_DAYS long and end at midnight UTC; the grid is anchored on a Monday,
-so weekly periods end on Mondays.
+so weekly periods end on Mondays. The schedule reports those complete periods; "generate now"
+reports the REPORT_PERIOD_DAYS up to the current minute (`period_to_now`), off the grid.
 """
 
 from __future__ import annotations
@@ -44,3 +45,23 @@ def current_period(now: datetime | None = None) -> Period:
     steps = (now - PERIOD_ANCHOR) // length
     end = PERIOD_ANCHOR + steps * length
     return Period(start=end - length, end=end)
+
+
+def period_to_now(now: datetime | None = None) -> Period:
+    """The REPORT_PERIOD_DAYS that end now: what "generate now" reports.
+
+    Cut at the minute, so that a double click (or two curators in the same minute) names
+    the same row and the report is generated and emailed once; at a grid boundary this is
+    the scheduled period itself.
+    """
+    now = now or timezone.now()
+    end = now.replace(second=0, microsecond=0)
+    return Period(start=end - period_length(), end=end)
+
+
+def is_scheduled(period: Period) -> bool:
+    """Whether `period` is a complete period on the grid (what the schedule reports)."""
+    length = period_length()
+    return period.end - period.start == length and (period.end - PERIOD_ANCHOR) % length == (
+        timedelta(0)
+    )

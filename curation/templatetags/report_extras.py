@@ -6,7 +6,18 @@ from datetime import datetime
 
 from django import template
 
+from curation.admin import display
+
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def when(context, value) -> str:
+    """A stored time as people read it: in the admin with the exact value on hover and how
+    long ago; elsewhere (an email, read later) the absolute time only."""
+    if context.get("admin_times"):
+        return display.when(value)
+    return display.when_text(value)
 
 
 @register.filter
