@@ -1,7 +1,9 @@
 """Checking a batch through the engine, with the offline guard.
 
 A run in which the checker itself lost the network must not count as evidence against the
-links it tried: such checks are kept, uncounted, and an incident is opened for operators.
+links it tried: such checks are kept, uncounted, and an incident is opened for operators. One
+run is judged with the recent checks of every task (`network_window`), since a run of one
+resource can never show an outage by itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,9 +23,9 @@ from curation.checker.config import CheckerConfig
 from curation.checker.engine import check_many, check_many_keyed
 from curation.checker.outcomes import CheckResult, Outcome
 from curation.checker.politeness import HostLimiter
+from curation.health import network_window
 from curation.health.dispatch import ClaimedItem, release_claims
 from curation.health.recording import CheckEntry, record_checks
-from curation.health.rules import NETWORK_OUTCOMES
 from curation.models import CheckerIncident, CheckSource, Resource
 from curation.outbound import checker_config, host_limiter
 
@@ -37,6 +38,9 @@ class OfflineVerdict:
     reason: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
     reached_network: bool = False
+    # Some host failed at the network level and nothing in the run settled why: the window
+    # of recent checks from every task decides.
+    undecided: bool = False
 
 
 def assess_network(
@@ -47,15 +51,16 @@ def assess_network(
     Offline when at least MONITOR_OFFLINE_MIN_HOSTS hosts were tried and at least
     MONITOR_OFFLINE_HOST_RATIO of them failed at the network level on every URL, or when
     any URL failed at the network level and every canary URL failed too. A canary that
-    answers proves the network works, so a run of genuinely dead hosts stays counted.
+    answers proves the network works, so a run of genuinely dead hosts stays counted. A run
+    with failures that neither rule settles is `undecided`: the window decides.
     """
     hosts: dict[str, bool] = {}
     for result in results:
-        if result.outcome == Outcome.CHECK_ERROR:
-            continue  # our own failure says nothing about the network
-        host = (urlsplit(result.url).hostname or "").lower()
-        failed = str(result.outcome) in NETWORK_OUTCOMES
-        hosts[host] = hosts.get(host, True) and failed
+        outcome = str(result.outcome)
+        if outcome in network_window.NO_SIGNAL:
+            continue  # our own failure, or an address never tried: nothing about the network
+        host = network_window.host_of(result.url)
+        hosts[host] = hosts.get(host, True) and outcome in network_window.NETWORK
     failed_hosts = sorted(h for h, f in hosts.items() if f)
     reached = len(failed_hosts) < len(hosts)
     detail = {"hosts": len(hosts), "failed_hosts": len(failed_hosts), "sample": failed_hosts[:10]}
@@ -72,13 +77,29 @@ def assess_network(
     ):
         reason = f"{len(failed_hosts)} of {len(hosts)} hosts failed at the network level"
         return OfflineVerdict(True, reason, detail)
-    return OfflineVerdict(False, reached_network=reached)
+    return OfflineVerdict(False, reached_network=reached, undecided=not reached)
+
+
+def judge_window(results: Sequence[Any] = ()) -> OfflineVerdict:
+    """The verdict of the window of recent checks from every task, with `results` added."""
+    reading = network_window.read_window(pending=results)
+    if not reading.offline:
+        return OfflineVerdict(False, undecided=True)
+    hosts = sorted(reading.failed_hosts)
+    detail = {
+        "window_minutes": reading.minutes,
+        "failed_hosts": len(hosts),
+        "sample": hosts[:10],
+    }
+    return OfflineVerdict(True, reading.reason, detail)
 
 
 def canaries_reachable(config: CheckerConfig, limiter: HostLimiter) -> bool:
-    """True when any MONITOR_CANARY_URLS answers at all (any outcome but a network failure)."""
+    """True when any MONITOR_CANARY_URLS answers at all (any outcome but a network failure, or
+    a refusal of our own such as a canary the SSRF guard does not allow)."""
     for result in check_many(settings.MONITOR_CANARY_URLS, config=config, limiter=limiter):
-        if str(result.outcome) not in NETWORK_OUTCOMES:
+        outcome = str(result.outcome)
+        if outcome not in network_window.NETWORK and outcome not in network_window.NO_SIGNAL:
             return True
     return False
 
@@ -123,16 +144,30 @@ def record_guarded(
 ) -> OfflineVerdict:
     """Record checks behind the offline guard, whoever ran them (a worker, the command).
 
-    When the run looks like the checker lost the network, the checks are kept uncounted, no
-    health state changes and an incident is opened; a run that reached the network closes any.
+    When the run, or the window of recent checks from every task, shows that the checker lost
+    the network, the run's checks are kept uncounted, the window's earlier counted network
+    failures are undone, no health state changes and an incident is opened; a run that
+    reached the network closes any.
     """
     canary = None
     if settings.MONITOR_CANARY_URLS:
         canary = lambda: canaries_reachable(config, limiter)  # noqa: E731
-    verdict = assess_network([e.result for e in entries], canary_check=canary)
+    results = [e.result for e in entries]
+    verdict = assess_network(results, canary_check=canary)
+    if verdict.undecided:
+        verdict = judge_window(results)
     record_checks(entries, offline=verdict.offline)
+    discarded = len(entries) if verdict.offline else 0
+    if verdict.undecided:
+        # Runs on other workers may have committed while this one was checking: the last run
+        # to commit sees them all, so an outage seen only once everything landed is caught.
+        verdict = judge_window()
     if verdict.offline:
-        note_checker_offline(verdict, discarded=len(entries))
+        if canary is None:
+            # Runs that came before the window filled were counted: their changes must not
+            # stand. With canaries, each of those was proven by a canary that answered.
+            discarded += network_window.discount_counted_failures()
+        note_checker_offline(verdict, discarded=discarded)
     elif verdict.reached_network:
         close_checker_incidents()
     return verdict
