@@ -1,10 +1,11 @@
-"""`checklinks`: the arguments, the file check and the streamed report, shared by both entries.
+"""`checklinks`: the linter's run, the streamed report and the entry points.
 
-`python manage.py checklinks --input FILE` runs `main` before Django starts (see manage.py):
-checking a file of links touches no database, and Django's set-up (0.4 s here, ten times
-Python's own start) would otherwise be most of a CI lint step. The Django command
-(curation/management/commands/checklinks.py) declares the same arguments, checks files with
-the same functions and adds the catalogue mode, so both entries behave alike.
+`python manage.py checklinks --input FILE` runs `main` before Django starts (see manage.py),
+and so do the `checklinks` console script (`run`) and `python -m curation.checker`: linting
+files touches no database, and Django's set-up (0.4 s here, ten times Python's own start)
+would otherwise be most of a CI lint step. The Django command
+(curation/management/commands/checklinks.py) declares the same arguments (arguments.py), runs
+the same linter (`lint_inputs`) and adds the catalogue mode, so every entry behaves alike.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
+from .arguments import EXCLUDE_CLASSES, add_arguments, linter_parser
 from .config import CheckerConfig, config_from_settings, read_environment
-from .formats import FORMATS, make_writer
-from .inputs import InputLink, read_links
-from .outcomes import CheckResult, Outcome
-from .shards import MAX_PROCESSES, check_in_processes, default_processes
+from .findings import Finding
+from .formats import make_writer
+from .linkcache import CACHE_FILE, LinkCache, parse_duration
+from .lint import InputError, expand_inputs, plan, politeness_estimate, read_places
+from .lint import run as lint_run
+from .selection import IGNORE_FILE, Selection, compile_patterns, parse_accept, read_ignore_file
+from .shards import default_processes
 
 USAGE_ERROR = 2
 FAILING = 1
@@ -51,55 +56,15 @@ class _QuietParser(argparse.ArgumentParser):
         raise _NotOurs(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _seconds(*, positive: bool) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value != value or value < 0 or (positive and value == 0):
-            raise argparse.ArgumentTypeError(f"out of range: {text!r}")
-        return value
-
-    return parse
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", metavar="FILE", help="text, Markdown or HTML file of links")
-    parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--concurrency", type=_positive_int)
-    parser.add_argument("--per-host-concurrency", type=_positive_int)
-    parser.add_argument("--per-host-interval", type=_seconds(positive=False))
-    parser.add_argument("--timeout", type=_seconds(positive=True), help="total seconds per URL")
-    parser.add_argument(
-        "--processes",
-        type=_positive_int,
-        help=f"worker processes for --input, hosts shared out between them (default: one per "
-        f"CPU, at most {MAX_PROCESSES})",
-    )
-    parser.add_argument("--topic", metavar="SLUG")
-    parser.add_argument("--collection", metavar="SLUG")
-    parser.add_argument("--health", metavar="STATE")
-    parser.add_argument(
-        "--all", action="store_true", help="every catalogue resource, archived ones included"
-    )
+def inputs_of(options: Mapping[str, Any]) -> list[str]:
+    return [*(options.get("input") or []), *(options.get("paths") or [])]
 
 
 def check_options(options: Mapping[str, Any]) -> None:
     selected = any(options[name] for name in CATALOGUE_OPTIONS)
-    if options["input"] and selected:
+    if inputs_of(options) and selected:
         raise UsageError("--input cannot be combined with --topic/--collection/--health/--all")
-    if not options["input"] and not selected:
+    if not inputs_of(options) and not selected:
         # Recording into the catalogue changes health states: never by default.
         raise UsageError(
             "say what to check: --input FILE, or catalogue resources with "
@@ -120,87 +85,108 @@ def make_config(values: Mapping[str, Any], options: Mapping[str, Any]) -> Checke
         raise UsageError(f"bad link checker settings: {exc}") from exc
 
 
-def check_file(
-    path: str,
+def make_selection(options: Mapping[str, Any], cwd: str = ".") -> Selection:
+    """The --include/--exclude patterns, the ignore file (given, or .checklinksignore in the
+    current directory when there is one), the address classes and --accept."""
+    try:
+        exclude = compile_patterns(options.get("exclude") or [], "--exclude")
+        ignore_file = options.get("ignore_file")
+        if ignore_file is None and os.path.isfile(os.path.join(cwd, IGNORE_FILE)):
+            ignore_file = os.path.join(cwd, IGNORE_FILE)
+        if ignore_file is not None:
+            exclude += compile_patterns(read_ignore_file(ignore_file), ignore_file)
+        classes = {
+            name for name in EXCLUDE_CLASSES if options.get("exclude_" + name.replace("-", "_"))
+        }
+        if options.get("exclude_all_private"):
+            classes |= set(EXCLUDE_CLASSES)
+        return Selection(
+            include=compile_patterns(options.get("include") or [], "--include"),
+            exclude=exclude,
+            excluded_classes=frozenset(classes),
+            accept=parse_accept(options.get("accept") or ""),
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot read the ignore file: {exc}") from exc
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def open_cache(options: Mapping[str, Any], stderr: TextIO) -> LinkCache | None:
+    if not options.get("cache") and not options.get("cache_file"):
+        return None
+    try:
+        max_age = parse_duration(options.get("max_cache_age") or "1d")
+    except ValueError as exc:
+        raise UsageError(f"--max-cache-age: {exc}") from exc
+    cache = LinkCache(options.get("cache_file") or CACHE_FILE, max_age=max_age).load()
+    if cache.warning:
+        stderr.write(f"warning: {cache.warning}\n")
+    return cache
+
+
+def lint_inputs(
+    options: Mapping[str, Any],
     config: CheckerConfig,
     *,
-    processes: int | None = None,
+    stdout: TextIO,
+    stderr: TextIO,
+    stdin: Iterable[str] | None = None,
     on_idle: Callable[[], None] | None = None,
-    ordered: bool = False,
-) -> Iterator[CheckResult]:
-    """Results for the links of a file, as they complete; junk lines as invalid_url.
-
-    `processes` worker processes share the hosts out (None: one per CPU, see shards.py).
-    `on_idle()` is called whenever the run is about to wait for results. `ordered`: results
-    in the order of the file instead (see in_input_order()).
-    """
+    flush_each: bool = True,
+) -> int:
+    """The linter, from options to exit code: read every input, check each link once, report
+    it at each place, keep the cache."""
     try:
-        # Open once up front so that a missing or unreadable file is a usage error (exit 2)
-        # before any output, not an exception in the middle of the report.
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    results = _check_links(read_links(path), config, processes or default_processes(), on_idle)
-    return in_input_order(results) if ordered else _as_completed(results)
+        sources = expand_inputs(inputs_of(options))
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    selection = make_selection(options)
+    cache = open_cache(options, stderr)
+    located = read_places(sources, stdin)
+    work = plan(located, selection, cache)
+    estimate = politeness_estimate(work.remote, config.per_host_interval)
+    if estimate:
+        stderr.write(estimate + "\n")
+        stderr.flush()
+    processes = options.get("processes") or default_processes()
+    findings = lint_run(
+        located, work, config, selection=selection, cache=cache, processes=processes,
+        on_idle=on_idle,
+    )  # fmt: skip
+    ordered = ordered_by_format(options["format"])
+    results = in_input_order(findings) if ordered else _as_completed(findings)
+    try:
+        return report(
+            results, options["format"], stdout, stderr, flush_each=flush_each, located=True
+        )
+    finally:
+        if cache is not None:
+            cache.save()
+            if cache.warning:
+                stderr.write(f"warning: {cache.warning}\n")
 
 
 def ordered_by_format(fmt: str) -> bool:
-    """The documents (json, markdown) list the file top to bottom, so that two runs over one
-    file compare line by line; the text report is a live log, each result as soon as known."""
-    return fmt in ("json", "markdown")
+    """The documents (json, markdown, sarif) list the files top to bottom, so that two runs
+    over one file compare line by line; the text report is a live log, each result as soon as
+    known."""
+    return fmt in ("json", "markdown", "sarif", "github")
 
 
-def _check_links(
-    links: Iterator[InputLink],
-    config: CheckerConfig,
-    processes: int,
-    on_idle: Callable[[], None] | None = None,
-) -> Iterator[tuple[int, CheckResult]]:
-    """(position in the input, result) as checks complete; junk lines as soon as they are read."""
-    junk: list[tuple[int, CheckResult]] = []
-    read = 0
-
-    def checkable() -> Iterator[tuple[tuple[int, InputLink], str]]:
-        nonlocal read
-        for link in links:
-            position, read = read, read + 1
-            if link.error:
-                # Not a URL at all: report it with its line number instead of checking it.
-                result = CheckResult(
-                    url=link.url, outcome=Outcome.INVALID_URL, error=link.error, rule="invalid-url"
-                )
-                junk.append((position, result))
-            else:
-                yield (position, link), link.url
-
-    checked = check_in_processes(checkable(), config=config, processes=processes, on_idle=on_idle)
-    for (position, link), result in checked:
-        yield from _drain(junk)
-        if not result.error and result.outcome == Outcome.INVALID_URL:
-            result.error = f"line {link.line}"
-        yield position, result
-    yield from _drain(junk)
-
-
-def _drain(junk: list[tuple[int, CheckResult]]) -> Iterator[tuple[int, CheckResult]]:
-    while junk:
-        yield junk.pop(0)
-
-
-def _as_completed(results: Iterator[tuple[int, CheckResult]]) -> Iterator[CheckResult]:
+def _as_completed(results: Iterator[tuple[int, Finding]]) -> Iterator[Finding]:
     with contextlib.closing(results):  # type: ignore[type-var]
         for _, result in results:
             yield result
 
 
-def in_input_order(results: Iterator[tuple[int, CheckResult]]) -> Iterator[CheckResult]:
+def in_input_order(results: Iterator[tuple[int, Finding]]) -> Iterator[Finding]:
     """Results in the order of the input, each as soon as every one above it is out.
 
     A result ready before the ones above it waits for them (at most about a deadline's worth of
     results). Interrupted, it gives what it holds, in order, before the interruption goes on.
     """
-    held: dict[int, CheckResult] = {}
+    held: dict[int, Finding] = {}
     turn = 0
     try:
         with contextlib.closing(results):  # type: ignore[type-var]
@@ -218,8 +204,8 @@ def in_input_order(results: Iterator[tuple[int, CheckResult]]) -> Iterator[Check
 
 
 def _rest_after_interruption(
-    results: Iterator[CheckResult], interruption: BaseException
-) -> Iterator[CheckResult]:
+    results: Iterator[Finding], interruption: BaseException
+) -> Iterator[Finding]:
     """The results `results` holds back, once the run is interrupted outside of it."""
     throw = getattr(results, "throw", None)
     if throw is None:
@@ -241,7 +227,7 @@ class Progress:
         self.enabled = stream.isatty()
         self.done = self.failing = 0
 
-    def update(self, result: CheckResult) -> None:
+    def update(self, result: Finding) -> None:
         self.done += 1
         self.failing += result.failing
         if self.enabled:
@@ -278,12 +264,13 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def report(
-    results: Iterable[CheckResult],
+    results: Iterable[Finding],
     fmt: str,
     stdout: TextIO,
     stderr: TextIO,
     *,
     flush_each: bool = True,
+    located: bool = False,
 ) -> int:
     """Write every result as it comes; the exit code: 0, 1 (a failing link), 130/143 (signal),
     141 (stdout closed by its reader).
@@ -291,7 +278,7 @@ def report(
     Even when interrupted the report is ended properly (a JSON array stays parseable) with what
     was checked so far. `flush_each=False` when the producer flushes stdout itself (on_idle).
     """
-    writer = make_writer(fmt, stdout, flush_each=flush_each)
+    writer = make_writer(fmt, stdout, flush_each=flush_each, located=located)
     progress = Progress(stderr)
     failing = False
     interrupted: int | None = None
@@ -319,13 +306,15 @@ def report(
     finally:
         progress.close()
     writer.finish()
+    if not writer.summary_inline:
+        stderr.write(writer.summary() + "\n")
     if interrupted is not None:
         stderr.write("interrupted: the report holds the links checked so far\n")
         return interrupted
     return FAILING if failing else 0
 
 
-def _close(iterator: Iterator[CheckResult]) -> None:
+def _close(iterator: Iterator[Finding]) -> None:
     """End a run early: a generator's close() stops its workers and checks at once."""
     close = getattr(iterator, "close", None)
     if close is not None:
@@ -340,31 +329,65 @@ def _discard_output(stream: TextIO) -> None:
         os.close(devnull)
 
 
-def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None:
-    """Run `checklinks` for a file without Django; None when the arguments need Django.
+def _wants_help(argv: list[str]) -> bool:
+    return any(arg in ("-h", "--help") for arg in argv) and not any(
+        f"--{name}" in argv for name in CATALOGUE_OPTIONS
+    )
+
+
+def main(
+    argv: list[str] | None = None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    prog: str = "manage.py checklinks",
+) -> int | None:
+    """Run the linter without Django; None when the arguments need Django.
 
     Anything this parser does not know (catalogue mode, Django's own options such as
     --settings) is left to the Django command, which then sees the arguments unchanged.
     """
-    parser = _QuietParser(prog="manage.py checklinks", add_help=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if _wants_help(argv):
+        linter_parser(prog).print_help(sys.stdout)
+        return 0
+    parser = _QuietParser(prog=prog, add_help=False)
     add_arguments(parser)
     try:
         options, unknown = parser.parse_known_args(argv)
     except _NotOurs:
         return None  # Django's parser reports it, exactly as it always has.
-    if unknown or not options.input or "-h" in argv or "--help" in argv:
+    if unknown or not inputs_of(vars(options)):
         return None
     try:
         check_options(vars(options))
         config = make_config(read_environment(environ), vars(options))
-        results = check_file(
-            options.input,
-            config,
-            processes=options.processes,
-            on_idle=sys.stdout.flush,
-            ordered=ordered_by_format(options.format),
-        )
+        return lint_inputs(
+            vars(options), config, stdout=sys.stdout, stderr=sys.stderr,
+            on_idle=sys.stdout.flush, flush_each=False,
+        )  # fmt: skip
     except (UsageError, ValueError) as exc:
         sys.stderr.write(f"CommandError: {exc}\n")
         return USAGE_ERROR
-    return report(results, options.format, sys.stdout, sys.stderr, flush_each=False)
+
+
+def run() -> int:
+    """The `checklinks` console script: the linter alone, no Django, no catalogue."""
+    argv = sys.argv[1:]
+    code = main(argv, prog="checklinks")
+    if code is not None:
+        return code
+    # Not for the Django-free path: a plain parser says what is wrong with the arguments
+    # (and exits 2 for a malformed one).
+    parser = linter_parser()
+    _, unknown = parser.parse_known_args(argv)
+    catalogue = [f"--{name}" for name in CATALOGUE_OPTIONS if f"--{name}" in argv]
+    if catalogue:
+        sys.stderr.write(
+            f"checklinks: error: {' '.join(catalogue)}: the catalogue mode runs as "
+            f"python manage.py checklinks\n"
+        )
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    else:
+        parser.error("say what to check: FILE, a folder, a glob or - for standard input")
+    return USAGE_ERROR

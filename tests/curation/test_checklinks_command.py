@@ -62,7 +62,7 @@ def test_it_exits_0_and_prints_text_when_every_link_is_healthy(site, tmp_path):
 
     assert code == 0
     assert site.url("/ok") in output and "blocked" in output
-    assert "2 checked" in output and "ok: 1" in output and "blocked: 1" in output
+    assert "summary: 2 links at 2 places: ok: 1, blocked: 1" in output
 
 
 def test_it_exits_1_when_a_link_is_failing_and_writes_json(site, tmp_path):
@@ -81,8 +81,8 @@ def test_it_writes_a_markdown_table(site, tmp_path):
     code, output = run("--input", path, "--format", "markdown")
 
     assert code == 0
-    assert output.splitlines()[0] == "| URL | Outcome | Status | Final URL | Rule |"
-    assert f"| {site.url('/ok')} | ok | 200 |" in output
+    assert output.splitlines()[0] == "| Where | URL | Outcome | Status | Final URL | Rule |"
+    assert f"| {path}:1:1 | {site.url('/ok')} | ok | 200 |" in output
 
 
 def test_a_junk_line_is_reported_as_invalid_with_its_line_number(site, tmp_path):

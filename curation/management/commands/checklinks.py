@@ -1,6 +1,6 @@
-"""python manage.py checklinks: check links from a file, or the catalogue's resources.
+"""python manage.py checklinks: lint files' links, or check the catalogue's resources.
 
-The arguments, the file check and the report live in curation.checker.cli, which manage.py also
+The arguments, the linter and the report live in curation.checker.cli, which manage.py also
 runs without Django for `--input`; this command adds the catalogue mode, which records every
 check in the database.
 """
@@ -17,7 +17,7 @@ from curation.catalog import selectors
 from curation.checker import cli
 from curation.checker.config import CheckerConfig
 from curation.checker.engine import check_many_keyed
-from curation.checker.outcomes import CheckResult
+from curation.checker.findings import Finding
 from curation.health.checking import record_guarded
 from curation.health.recording import CheckEntry
 from curation.models import CheckSource
@@ -39,26 +39,21 @@ class Command(BaseCommand):
             if not options["input"] and not options.get("skip_checks"):
                 self.check()
             config = cli.make_config(checker_values(), options)
-            if options["input"]:
-                results = cli.check_file(
-                    options["input"],
-                    config,
-                    processes=options["processes"],
-                    ordered=cli.ordered_by_format(options["format"]),
-                )
+            # The report manages its own newlines (JSON is written element by element).
+            self.stdout.ending = self.stderr.ending = ""
+            if cli.inputs_of(options):
+                # The same linter as the Django-free path (a Django option such as --settings
+                # brings the run here).
+                code = cli.lint_inputs(options, config, stdout=self.stdout, stderr=self.stderr)
             else:
                 results = self._check_catalogue(options, config)
+                code = cli.report(results, options["format"], self.stdout, self.stderr)
         except cli.UsageError as exc:
             raise CommandError(str(exc), returncode=cli.USAGE_ERROR) from exc
-        # The report manages its own newlines (JSON is written element by element).
-        self.stdout.ending = self.stderr.ending = ""
-        code = cli.report(results, options["format"], self.stdout, self.stderr)
         if code:
             raise SystemExit(code)
 
-    def _check_catalogue(
-        self, options: dict[str, Any], config: CheckerConfig
-    ) -> Iterator[CheckResult]:
+    def _check_catalogue(self, options: dict[str, Any], config: CheckerConfig) -> Iterator[Finding]:
         from django.core.exceptions import ObjectDoesNotExist
 
         try:
@@ -77,7 +72,7 @@ class Command(BaseCommand):
             for resource in resources.iterator(chunk_size=500):
                 yield resource.id, resource.url
 
-        def recorded() -> Iterator[CheckResult]:
+        def recorded() -> Iterator[Finding]:
             # Database writes happen here, in the command's own thread, never in the workers.
             # The limiter is the workers' own (Redis when it is the broker): a command run beside
             # them shares their per-host politeness instead of doubling it. Results are recorded
@@ -94,7 +89,7 @@ class Command(BaseCommand):
                     if len(pending) >= settings.MONITOR_BATCH_SIZE:
                         record_guarded(pending, config=config, limiter=limiter)
                         pending = []
-                    yield result
+                    yield Finding.from_result(result)
             finally:
                 record_guarded(pending, config=config, limiter=limiter)
 
