@@ -259,3 +259,94 @@ def save_collection(
     # ETag/Last-Modified and incremental readers see it.
     Collection.objects.filter(pk=collection.pk).update(updated_at=timezone.now())
     return collection
+
+
+# --- Many resources at once (imports) ------------------------------------------------------------
+
+# Up to this many new resources are checked and described at once, as create_resource does;
+# past it they are left due (next_check_at and metadata_next_fetch_at empty) for the
+# dispatchers, which claim them in polite batches instead of a burst of messages.
+NEW_WORK_AT_ONCE = 500
+BULK_BATCH_SIZE = 1000
+
+
+def build_resource(
+    *, created_by=None, normalized_url: str | None = None, **fields: Any
+) -> Resource:
+    """An unsaved resource, validated exactly as create_resource validates one.
+
+    Raises ValidationError (field by field) for an unknown field, a bad URL or a bad value.
+    `normalized_url`, when the caller already has normalize_url's answer for this URL, saves
+    computing it twice. Duplicates are not looked up here: create_resources_in_bulk checks a
+    whole batch at once.
+    """
+    unknown = set(fields) - RESOURCE_WRITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
+    resource = Resource(created_by=created_by, **fields)
+    resource.normalized_url = normalized_url or normalized_or_error(resource.url)
+    # Resource has no unique field but normalized_url, checked in bulk by the caller.
+    resource.full_clean(exclude=["normalized_url"], validate_unique=False)
+    return resource
+
+
+def existing_by_normalized_url(normalized: Iterable[str]) -> dict[str, Resource]:
+    """The catalogue's resources for these normalized URLs, keyed by them (chunked queries)."""
+    wanted = list(dict.fromkeys(normalized))
+    found: dict[str, Resource] = {}
+    for start in range(0, len(wanted), BULK_BATCH_SIZE):
+        chunk = wanted[start : start + BULK_BATCH_SIZE]
+        for resource in Resource.objects.filter(normalized_url__in=chunk).only(
+            "id", "title", "url", "normalized_url", "status"
+        ):
+            found[resource.normalized_url] = resource
+    return found
+
+
+@transaction.atomic
+def create_resources_in_bulk(
+    entries: list[tuple[Resource, list[Topic]]],
+    *,
+    created_at: dict[int, Any] | None = None,
+    queue_work: bool | None = None,
+) -> list[Resource]:
+    """Insert resources made by build_resource, with their topics, in a few statements.
+
+    The same rules as create_resource: an address already in the catalogue raises
+    DuplicateResource naming it (nothing is written), and each new resource is queued for
+    its first check and metadata fetch after commit (queue_work=None: up to
+    NEW_WORK_AT_ONCE of them, the rest left due for the dispatchers; False: the caller
+    decides, with queue_first_work, once it knows how many there are). `created_at` maps an
+    entry's index to the moment the source says it was added (a bookmark's ADD_DATE).
+    """
+    resources = [resource for resource, _ in entries]
+    seen: set[str] = set()
+    for resource in resources:
+        if resource.normalized_url in seen:
+            raise ValidationError({"url": f"{resource.url} is listed twice."})
+        seen.add(resource.normalized_url)
+    existing = existing_by_normalized_url(seen)
+    if existing:
+        raise DuplicateResource(next(iter(existing.values())))
+    Resource.objects.bulk_create(resources, batch_size=BULK_BATCH_SIZE)
+    links = [
+        Resource.topics.through(resource_id=resource.pk, topic_id=topic.pk)
+        for resource, topics in entries
+        for topic in topics
+    ]
+    Resource.topics.through.objects.bulk_create(links, batch_size=BULK_BATCH_SIZE)
+    if created_at:
+        dated = []
+        for index, moment in created_at.items():
+            resources[index].created_at = moment
+            dated.append(resources[index])
+        Resource.objects.bulk_update(dated, ["created_at"], batch_size=BULK_BATCH_SIZE)
+    if queue_work is None and len(resources) <= NEW_WORK_AT_ONCE:
+        queue_first_work([resource.pk for resource in resources])
+    return resources
+
+
+def queue_first_work(resource_ids: Iterable[int]) -> None:
+    """Queue new resources' first check and metadata fetch after commit, as create_resource does."""
+    for resource_id in resource_ids:
+        enqueue.enqueue_new_address_work(resource_id)

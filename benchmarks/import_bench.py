@@ -1,0 +1,146 @@
+"""Import and export at scale: 10,000 and 100,000 CSV rows into PostgreSQL.
+
+    python benchmarks/import_bench.py                 # 10,000 then 100,000 rows
+    python benchmarks/import_bench.py --rows 100000   # one size
+
+Uses its own database (default postgres://postgres@127.0.0.1:5432/syllabus_bench_import,
+override with IMPORT_BENCH_DATABASE_URL), created and migrated if missing, emptied before
+each run. Each size runs in a fresh process (so its peak memory is its own): the CSV is
+written to a temporary file (one row per resource, two topics each, every API field), then
+imported with `import_resources` as a curator would run it, then exported with
+`export_resources --format csv`. Prints wall time of each and the process's peak RSS
+above its RSS before the import (the Django start-up is not the import's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/syllabus_bench_import"
+DATABASE_URL = os.environ.get("IMPORT_BENCH_DATABASE_URL", DEFAULT_URL)
+SIZES = (10_000, 100_000)
+TOPICS = ["python", "statistics", "linear-algebra", "deep-learning", "web", "databases"]
+KINDS = ["article", "video", "tutorial", "course", "book", "paper"]
+HEADER = [
+    "url", "title", "description", "kind", "difficulty", "topics", "author", "language",
+    "duration_minutes", "cost", "curator_note",
+]  # fmt: skip
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SYLLABUS_VAR_DIR", "/tmp/syllabus-importbench-var")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # As in production: with DEBUG on, Django keeps the SQL of the last 9,000 queries, and
+    # each bulk insert of 1,000 rows is about 400 KiB of it.
+    os.environ["DJANGO_DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "import-bench-" + "x" * 50)
+    import django
+
+    django.setup()
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def write_rows(path: Path, rows: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow([
+                f"https://host{n % 2000}.example.test/posts/{n}?utm_source=list",
+                f"Resource number {n}: a title of ordinary length",
+                "A description of the resource, a sentence or two long, as curators write.",
+                KINDS[n % len(KINDS)],
+                ("beginner", "intermediate", "advanced")[n % 3],
+                f"{TOPICS[n % 6]};{TOPICS[(n + 1) % 6]}",
+                "An Author",
+                "en",
+                str(10 + n % 90),
+                "free",
+                "Why it is worth a learner's time.",
+            ])  # fmt: skip
+
+
+def measure(rows: int) -> dict:
+    """In this (fresh) process: empty the catalogue, import `rows` rows, export them."""
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from curation.models import Resource, Topic
+
+    call_command("migrate", verbosity=0)
+    # TRUNCATE, not the ORM's delete: that would load the last run's 100,000 rows into this
+    # process and spoil its peak memory before the import starts.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE curation_collection, curation_collectionsection, curation_collectionitem,"
+            " curation_resource, curation_resource_topics CASCADE"
+        )
+    for slug in TOPICS:
+        Topic.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "resources.csv"
+        write_rows(source, rows)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        with open(os.devnull, "w") as quiet:
+            call_command("import_resources", str(source), stdout=quiet)
+        imported = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert Resource.objects.count() == rows
+        target = Path(folder) / "export.csv"
+        started = time.perf_counter()
+        call_command("export_resources", "--format", "csv", "-o", str(target))
+        exported = time.perf_counter() - started
+        exported_rows = sum(1 for _ in target.open(encoding="utf-8")) - 1
+    return {
+        "rows": rows,
+        "import_s": round(imported, 2),
+        "export_s": round(exported, 2),
+        "exported_rows": exported_rows,
+        "rss_before_mib": round(before / 1024, 1),
+        "import_peak_above_start_mib": round((peak - before) / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, action="append", help="Size(s) to run.")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child)))
+        return
+    ensure_database()
+    for rows in args.rows or SIZES:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(rows)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        print(done.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()
