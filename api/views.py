@@ -19,7 +19,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import filters
+from api import filters, jsonld
 from api import serializers as s
 from api import writes as w
 from api.http import HttpBehaviourMixin, PlainMetadata, reject_empty
@@ -92,7 +92,7 @@ class ApiViewSet(HttpBehaviourMixin, viewsets.GenericViewSet):
         responses={200: s.ResourceDetailSerializer, 409: s.DuplicateErrorSerializer},
     ),
 )
-class ResourceViewSet(ApiViewSet):
+class ResourceViewSet(jsonld.JsonLdDetailMixin, ApiViewSet):
     queryset = Resource.objects.all()
     # Anything else under resources/ is not routed: the API's JSON 404 (api_not_found).
     lookup_value_regex = ID_PATTERN
@@ -338,7 +338,7 @@ class TopicViewSet(ApiViewSet):
         responses=s.CollectionDetailSerializer,
     ),
 )
-class CollectionViewSet(ApiViewSet):
+class CollectionViewSet(jsonld.JsonLdDetailMixin, ApiViewSet):
     queryset = Collection.objects.all()
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"

@@ -411,6 +411,16 @@ def collection_outline(
     return sections
 
 
+def collections_covering(topic_ids: Sequence[int]) -> QuerySet[Collection]:
+    """Published collections that list a published resource tagged with one of these topics,
+    annotated as `catalogue_collections` (the public topic page links them)."""
+    tagged = TopicThrough.objects.filter(topic_id__in=list(topic_ids)).values("resource_id")
+    listed = CollectionItem.objects.filter(
+        resource__status=PublicationStatus.PUBLISHED, resource_id__in=tagged
+    ).values("section__collection_id")
+    return catalogue_collections().filter(id__in=listed)
+
+
 # --- The link-checking command -------------------------------------------------------------------
 
 
