@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import views
 from api.reports import report_urlpatterns
+from api.transfer import transfer_urlpatterns
 
 app_name = "api"
 
@@ -19,3 +20,5 @@ urlpatterns = [
 ]
 # Link-health reports for curators (api/reports.py, the reports work's own views).
 urlpatterns += report_urlpatterns
+# Imports for curators (api/transfer.py, the import and export work's own view).
+urlpatterns += transfer_urlpatterns

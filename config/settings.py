@@ -327,6 +327,9 @@ MONITOR_CANARY_URLS = env_list("MONITOR_CANARY_URLS", "")
 MONITOR_OFFLINE_MIN_HOSTS = env_int("MONITOR_OFFLINE_MIN_HOSTS", 5, minimum=1)
 MONITOR_OFFLINE_HOST_RATIO = env_float("MONITOR_OFFLINE_HOST_RATIO", 0.8, minimum=0.0)
 MONITOR_OFFLINE_RETRY_MINUTES = env_float("MONITOR_OFFLINE_RETRY_MINUTES", 15.0, minimum=0.1)
+# How far back the guard reads the checks of every task to tell "these hosts are dead" from
+# "we have no network". Longer than the retry above, so that an outage's retries still see it.
+MONITOR_OFFLINE_WINDOW_MINUTES = env_float("MONITOR_OFFLINE_WINDOW_MINUTES", 30.0, minimum=1.0)
 # Retention: checks older than this are pruned, except the newest few per resource and every
 # check that caused a health transition.
 MONITOR_RETENTION_DAYS = env_int("MONITOR_RETENTION_DAYS", 90, minimum=1)

@@ -55,7 +55,9 @@ class PublicationStatus(models.TextChoices):
 
 
 class HealthState(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown (never checked)"
+    # "Unknown", not "never checked": checks that give no verdict (bot walls below the
+    # threshold, the checker offline) leave a resource unknown after it was checked.
+    UNKNOWN = "unknown", "Unknown"
     HEALTHY = "healthy", "Healthy"
     MOVED = "moved", "Moved"
     SUSPECT = "suspect", "Suspect"
@@ -223,6 +225,9 @@ class LinkCheck(models.Model):
     elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     rule = models.CharField(max_length=60, blank=True)
+    # The checker's reason in words, when it has more than a rule name to give (the
+    # random-sibling probe: "this site answers every unknown address with the same page").
+    evidence = models.TextField(blank=True)
     source = models.CharField(
         max_length=10, choices=CheckSource.choices, default=CheckSource.SCHEDULED
     )
@@ -412,3 +417,54 @@ class LinkReport(models.Model):
 
     def __str__(self) -> str:
         return f"Link report {self.period_start:%Y-%m-%d} – {self.period_end:%Y-%m-%d}"
+
+
+class ProblemKind(models.TextChoices):
+    BROKEN = "broken", "The link is broken"
+    MOVED = "moved", "It moved to another address"
+    OUTDATED = "outdated", "It is outdated"
+    PAYWALLED = "paywalled", "It is paywalled now"
+    OTHER = "other", "Other"
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class ProblemReport(models.Model):
+    """A learner's "report a problem" about a resource: a reason for a curator to look, and
+    for a broken or moved link a reason to check it again now; never evidence by itself."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="problem_reports")
+    kind = models.CharField(max_length=10, choices=ProblemKind.choices)
+    new_url = models.URLField(max_length=MAX_URL_LENGTH, blank=True)
+    # Plain text, never rendered as HTML.
+    comment = models.TextField(max_length=1000, blank=True)
+    # A keyed hash of the client's address: repeats are recognised, no address is stored.
+    client = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        max_length=10, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When this report queued a re-check; empty when one was already queued in the period.
+    check_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["resource", "created_at"], name="problem_resource_time"),
+            models.Index(fields=["status", "created_at"], name="problem_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.resource}"

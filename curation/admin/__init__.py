@@ -7,10 +7,28 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from curation.admin import collections, health, metadata, reports, resources, topics
+from curation.admin import (
+    collections,
+    feedback,
+    health,
+    metadata,
+    reports,
+    resources,
+    topics,
+    transfer,
+)
 
 admin.site.site_header = "Syllabus curation"
 admin.site.site_title = "Syllabus"
 admin.site.index_title = "Curators' workbench"
 
-__all__ = ["collections", "health", "metadata", "reports", "resources", "topics"]
+__all__ = [
+    "collections",
+    "feedback",
+    "health",
+    "metadata",
+    "reports",
+    "resources",
+    "topics",
+    "transfer",
+]
