@@ -10,7 +10,7 @@ import pytest
 from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.test import APIClient
 
-from api.throttling import AnonThrottle
+from api.throttling import AnonThrottle, UserThrottle
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables of the machine the tests run on that would change what the settings read.
@@ -225,7 +225,10 @@ def test_gunicorn_stops_with_one_line_naming_the_variable(tmp_path):
 
 @pytest.fixture
 def anon_limit_of_two(settings, monkeypatch):
-    monkeypatch.setattr(AnonThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4().hex}", {}))
+    # Both throttles count an anonymous client (by address): both get a private store.
+    store = LocMemCache(f"throttle-{uuid.uuid4().hex}", {})
+    monkeypatch.setattr(AnonThrottle, "cache", store)
+    monkeypatch.setattr(UserThrottle, "cache", store)
     rest = dict(settings.REST_FRAMEWORK)
     rest["DEFAULT_THROTTLE_RATES"] = {"anon": "2/minute", "user": "2/minute"}
     settings.REST_FRAMEWORK = rest

@@ -47,6 +47,9 @@ class Site:
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.hooks: dict[str, Callable[[int], None]] = {}
+        # The addresses handed out by url(): an honest site answers 404 anywhere else (the
+        # checker's soft-404 probe asks for a random address beside a page).
+        self.pages: set[str] = set()
         self.requested = threading.Event()
         handler = self._handler()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -60,6 +63,7 @@ class Site:
         return f"127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
+        self.pages.add(path.split("?")[0])
         return f"http://{self.host_port}{path}"
 
     def _handler(self):
@@ -80,8 +84,13 @@ class Site:
                 hook = site.hooks.get(path)
                 if hook is not None:
                     hook(hit)
-                payload = b"<html><head><title>A page</title></head><body>ok</body></html>"
-                self.send_response(200)
+                known = path in site.pages
+                payload = (
+                    b"<html><head><title>A page</title></head><body>ok</body></html>"
+                    if known
+                    else b"not found"
+                )
+                self.send_response(200 if known else 404)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

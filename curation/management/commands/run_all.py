@@ -54,7 +54,12 @@ class Command(BaseCommand):
                 # whatever it started (pool processes), and nothing is left behind.
                 children[name] = subprocess.Popen(command, start_new_session=True)
                 self.stdout.write(f"started {name} (pid {children[name].pid})")
-            self.stdout.write(self.style.SUCCESS(f"Syllabus is running: http://{addr}/admin/"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Syllabus is running: http://{addr}/ (learners), "
+                    f"http://{addr}/admin/ (curators)"
+                )
+            )
             while not stopping:
                 if os.getppid() != parent:
                     # `make` (or the shell) is gone without passing on a signal: so are we.
