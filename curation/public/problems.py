@@ -27,8 +27,9 @@ from rest_framework.views import APIView
 from api.jsonld import SCHEMA_CONTEXT
 from api.schema import ApiAutoSchema
 from api.writes import WriteSerializer
+from curation.checker.urlnorm import MAX_URL_LENGTH
 from curation.feedback import services
-from curation.models import MAX_URL_LENGTH, ProblemKind
+from curation.models import ProblemKind
 from curation.public import views
 
 # A learner reports a handful of problems an hour at most; more is a script.

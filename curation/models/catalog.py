@@ -1,74 +1,24 @@
+"""The catalogue: topics, resources, collections and what metadata fetches suggest."""
+
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
 from curation.checker.urlnorm import MAX_URL_LENGTH
+from curation.models.choices import (
+    Cost,
+    Difficulty,
+    HealthState,
+    Kind,
+    PublicationStatus,
+    SuggestionStatus,
+)
 
 HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"])
-
-
-class Difficulty(models.IntegerChoices):
-    # Integers so that ordering by difficulty is beginner < intermediate < advanced.
-    BEGINNER = 1, "Beginner"
-    INTERMEDIATE = 2, "Intermediate"
-    ADVANCED = 3, "Advanced"
-
-    @property
-    def slug(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def from_slug(cls, slug: str) -> Difficulty:
-        try:
-            return cls[slug.strip().upper()]
-        except KeyError:
-            raise ValueError(f"unknown difficulty {slug!r}") from None
-
-
-class Kind(models.TextChoices):
-    VIDEO = "video", "Video"
-    ARTICLE = "article", "Article / post"
-    TUTORIAL = "tutorial", "Tutorial"
-    COURSE = "course", "Course"
-    BOOK = "book", "Book"
-    PAPER = "paper", "Paper"
-    INTERACTIVE = "interactive", "Interactive"
-    PODCAST = "podcast", "Podcast"
-    DOCUMENTATION = "documentation", "Documentation"
-    REPOSITORY = "repository", "Repository"
-
-
-class Cost(models.TextChoices):
-    FREE = "free", "Free"
-    FREEMIUM = "freemium", "Freemium"
-    PAID = "paid", "Paid"
-
-
-class PublicationStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
-    ARCHIVED = "archived", "Archived"
-
-
-class HealthState(models.TextChoices):
-    # "Unknown", not "never checked": checks that give no verdict (bot walls below the
-    # threshold, the checker offline) leave a resource unknown after it was checked.
-    UNKNOWN = "unknown", "Unknown"
-    HEALTHY = "healthy", "Healthy"
-    MOVED = "moved", "Moved"
-    SUSPECT = "suspect", "Suspect"
-    BROKEN = "broken", "Broken"
-    UNVERIFIABLE = "unverifiable", "Unverifiable"
-
-
-class CheckSource(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    MANUAL = "manual", "Check now"
-    COMMAND = "command", "checklinks command"
 
 
 class Topic(models.Model):
@@ -184,6 +134,11 @@ class Resource(models.Model):
     metadata_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
     metadata_next_fetch_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Freshness: when a curator last confirmed this is still worth recommending.
+    last_reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The address this resource had before a curator switched it to an archived copy.
+    original_url = models.URLField(max_length=MAX_URL_LENGTH, blank=True, editable=False)
+
     objects = ResourceQuerySet.as_manager()
 
     class Meta:
@@ -210,87 +165,6 @@ class Resource(models.Model):
     @property
     def difficulty_slug(self) -> str:
         return Difficulty(self.difficulty).slug
-
-
-class LinkCheck(models.Model):
-    """One check of a resource's URL, as the checker engine reported it."""
-
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="checks")
-    checked_at = models.DateTimeField(db_index=True)
-    url = models.URLField(max_length=MAX_URL_LENGTH, blank=True)
-    outcome = models.CharField(max_length=20)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    final_url = models.TextField(blank=True)
-    redirect_chain = models.JSONField(default=list, blank=True)
-    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    rule = models.CharField(max_length=60, blank=True)
-    # The checker's reason in words, when it has more than a rule name to give (the
-    # random-sibling probe: "this site answers every unknown address with the same page").
-    evidence = models.TextField(blank=True)
-    source = models.CharField(
-        max_length=10, choices=CheckSource.choices, default=CheckSource.SCHEDULED
-    )
-    # The dispatch that asked for this check: a redelivered task carries the same token,
-    # so its duplicate result is recognised and not counted twice.
-    dispatch_token = models.CharField(max_length=64, blank=True)
-    # False when the check ran while the checker itself was offline: kept as evidence,
-    # but it changed no health state.
-    counted = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["-checked_at", "-id"]
-        indexes = [models.Index(fields=["resource", "-checked_at"], name="check_resource_time")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["resource", "dispatch_token"],
-                condition=~Q(dispatch_token=""),
-                name="check_unique_dispatch",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.outcome} at {self.checked_at:%Y-%m-%d %H:%M}"
-
-
-class HealthTransition(models.Model):
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="transitions")
-    from_state = models.CharField(max_length=15, choices=HealthState.choices)
-    to_state = models.CharField(max_length=15, choices=HealthState.choices)
-    at = models.DateTimeField(db_index=True)
-    link_check = models.ForeignKey(
-        LinkCheck, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    reason = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["to_state", "at"], name="transition_state_time")]
-
-    def __str__(self) -> str:
-        return f"{self.from_state} -> {self.to_state}"
-
-
-class CheckerIncident(models.Model):
-    """A time the checker itself lost the network: its checks changed no health state."""
-
-    started_at = models.DateTimeField(db_index=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    reason = models.CharField(max_length=200)
-    detail = models.JSONField(default=dict, blank=True)
-    checks_discarded = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"Checker offline since {self.started_at:%Y-%m-%d %H:%M}: {self.reason}"
-
-
-class SuggestionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    DISMISSED = "dismissed", "Dismissed"
 
 
 class MetadataSuggestion(models.Model):
@@ -345,6 +219,10 @@ class Collection(models.Model):
     )
     author_name = models.CharField(max_length=200, blank=True)
     published_on = models.DateField(null=True, blank=True)
+    # Its resources need a curator's fresh look after this many days without one.
+    review_period_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -386,85 +264,3 @@ class CollectionItem(models.Model):
 
     def __str__(self) -> str:
         return str(self.resource)
-
-
-class ReportStatus(models.TextChoices):
-    CLAIMED = "claimed", "Being generated"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Failed"
-
-
-class LinkReport(models.Model):
-    """A stored link-health report for one period; one row per period, claimed exactly once."""
-
-    period_start = models.DateTimeField()
-    period_end = models.DateTimeField()
-    status = models.CharField(
-        max_length=10, choices=ReportStatus.choices, default=ReportStatus.CLAIMED
-    )
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    generated_at = models.DateTimeField(null=True, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_recipients = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-period_end"]
-        constraints = [
-            models.UniqueConstraint(fields=["period_start", "period_end"], name="report_period")
-        ]
-
-    def __str__(self) -> str:
-        return f"Link report {self.period_start:%Y-%m-%d} – {self.period_end:%Y-%m-%d}"
-
-
-class ProblemKind(models.TextChoices):
-    BROKEN = "broken", "The link is broken"
-    MOVED = "moved", "It moved to another address"
-    OUTDATED = "outdated", "It is outdated"
-    PAYWALLED = "paywalled", "It is paywalled now"
-    OTHER = "other", "Other"
-
-
-class ProblemStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    RESOLVED = "resolved", "Resolved"
-    DISMISSED = "dismissed", "Dismissed"
-
-
-class ProblemReport(models.Model):
-    """A learner's "report a problem" about a resource: a reason for a curator to look, and
-    for a broken or moved link a reason to check it again now; never evidence by itself."""
-
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="problem_reports")
-    kind = models.CharField(max_length=10, choices=ProblemKind.choices)
-    new_url = models.URLField(max_length=MAX_URL_LENGTH, blank=True)
-    # Plain text, never rendered as HTML.
-    comment = models.TextField(max_length=1000, blank=True)
-    # A keyed hash of the client's address: repeats are recognised, no address is stored.
-    client = models.CharField(max_length=64, editable=False)
-    status = models.CharField(
-        max_length=10, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
-    )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # When this report queued a re-check; empty when one was already queued in the period.
-    check_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["resource", "created_at"], name="problem_resource_time"),
-            models.Index(fields=["status", "created_at"], name="problem_status_time"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.resource}"

@@ -1,0 +1,1 @@
+"""Webhooks: events written in the transaction that made the change, delivered signed."""
