@@ -9,6 +9,8 @@ from django.db import models
 
 
 class ImportJobStatus(models.TextChoices):
+    # Parsed and shown to the curator (the admin's preview), waiting for "confirm".
+    PREVIEW = "preview", "Awaiting confirmation"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
