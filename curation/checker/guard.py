@@ -265,8 +265,11 @@ class GuardedClient:
         headers: Mapping[str, str] | None = None,
         timeout: Timeout | float | tuple[float, float] | None = None,
         proxies: Mapping[str, str] | None = None,
+        body: bytes | None = None,
     ) -> HTTPResponse:
         """Send one request; return the streaming response (body unread, decoded on read).
+
+        `body` (a webhook's POST) goes with the caller's own Content-Length header.
 
         Raises urllib3's own exceptions (the fetcher translates them) and the guard's
         CheckerErrors (refused address, failed resolution) unchanged. Never follows a redirect.
@@ -284,7 +287,7 @@ class GuardedClient:
         response = pool.urlopen(
             method,
             target,
-            body=None,
+            body=body,
             headers=request_headers,
             retries=NO_RETRIES,
             redirect=False,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from curation.catalog.services import DuplicateResource, find_duplicate, normalized_or_error
 from curation.health.recording import REASON_MAX
 from curation.models import HealthState, HealthTransition, Resource
+from curation.webhooks import events as webhook_events
 
 
 class MonitoringError(Exception):
@@ -31,7 +32,7 @@ def snooze_resource(resource_id: int, *, until: datetime | None, by: Any = None)
         fields = ["snoozed_until", "updated_at"]
         if until is not None and until > now and resource.health == HealthState.BROKEN:
             who = f" by {by}" if by is not None else ""
-            HealthTransition.objects.create(
+            transition = HealthTransition.objects.create(
                 resource=resource,
                 from_state=HealthState.BROKEN,
                 to_state=HealthState.SUSPECT,
@@ -43,6 +44,7 @@ def snooze_resource(resource_id: int, *, until: datetime | None, by: Any = None)
             resource.health = HealthState.SUSPECT
             resource.health_changed_at = now
             fields += ["health", "health_changed_at"]
+            webhook_events.emit_health_changes([(resource, transition, None)])
         resource.save(update_fields=fields)
     return resource
 
@@ -67,7 +69,7 @@ def apply_suggested_url(resource_id: int, *, by: Any = None) -> Resource:
         old_url = resource.url
         evidence = resource.checks.filter(final_url=new_url).order_by("-checked_at", "-id").first()
         who = f" by {by}" if by is not None else ""
-        HealthTransition.objects.create(
+        transition = HealthTransition.objects.create(
             resource=resource,
             from_state=resource.health,
             to_state=HealthState.HEALTHY,
@@ -87,4 +89,5 @@ def apply_suggested_url(resource_id: int, *, by: Any = None) -> Resource:
         # Check the new address soon: it is the one learners will follow now.
         resource.next_check_at = now
         resource.save()
+        webhook_events.emit_health_changes([(resource, transition, evidence)])
     return resource
