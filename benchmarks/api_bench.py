@@ -143,6 +143,8 @@ def configure(db: str) -> None:
     os.environ["SYLLABUS_VAR_DIR"] = str(VAR_DIR)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["DJANGO_DEBUG"] = "false"  # production renderers: JSON only
+    # The bench speaks plain HTTP on loopback: the production HTTPS redirect would answer 301.
+    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
     os.environ["DJANGO_SECRET_KEY"] = "api-bench-not-secret"
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     # Throttling stays on (its cache lookups are part of the cost) but never trips.

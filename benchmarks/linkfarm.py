@@ -8,8 +8,10 @@ judged on: the server's view, not the client's claims.
 Special paths (answered at once, not counted, on any of the addresses):
     GET /__stats   JSON: per-host counters, totals, requests per second since the last reset
     GET /__reset   zero every counter (the maxima too)
-Other paths: /status/<code> answers that status; /page/<n> 200 with a small HTML page; anything
-else 404 (an honest site: the checker's soft-404 probe sees unknown addresses answer 404).
+Other paths: /status/<code> answers that status; /page/<n> 200 with a small HTML page;
+/moved/<301|302>/<n> that redirect to /page/<n> on the same host; /file/<n>.pdf 405 to HEAD and
+200 (a PDF) to GET; anything else 404 (an honest site: the checker's soft-404 probe sees unknown
+addresses answer 404). make_mix_urls() spreads those answers through a list of pages.
 HEAD and GET are both served; keep-alive is the HTTP/1.1 default and `Connection: close` honoured.
 
 One file on purpose (about 540 lines): it is started as a standalone process by path, by the
@@ -57,11 +59,16 @@ BODY = (
     b"<!doctype html><html><head><title>Farm page</title></head>"
     b"<body><h1>A page of the link farm</h1><p>Nothing to see, all is well.</p></body></html>"
 )
+# The realistic mix (make_mix_urls): one URL in MIX_EVERY is special, taking these paths in turn
+# (2 in 25 = 8 %: 2 % each of 301, 302, 404 and 405-to-HEAD).
+MIX_EVERY = 12.5
+MIX_KINDS = ("moved/301", "missing", "moved/302", "file")
 REASONS = {
     200: "OK",
     301: "Moved Permanently",
     302: "Found",
     404: "Not Found",
+    405: "Method Not Allowed",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -82,9 +89,32 @@ def make_urls(addresses: list[str], port: int, count: int) -> Iterator[str]:
         yield f"http://{addresses[i % n]}:{port}/page/{i}"
 
 
-def write_url_file(path: Path, addresses: list[str], port: int, count: int) -> Path:
+def make_mix_urls(addresses: list[str], port: int, count: int) -> Iterator[str]:
+    """Like make_urls, with 8 % of the URLs special (MIX_KINDS in turn, spread evenly): a 301 or
+    a 302 to a page on the same host, a 404, a file that answers 405 to HEAD and 200 to GET.
+
+    Every host gets the same share of each kind, spread through its URLs (host h's j-th URL is
+    special when j + h crosses a multiple of MIX_EVERY), so no host ends up with more requests
+    than the others: the run's length is then the mix's, not one unlucky host's."""
+    n = len(addresses)
+    specials = [0] * n
+    for i in range(count):
+        h, j = i % n, i // n + i % n
+        host = addresses[h]
+        if int((j + 1) / MIX_EVERY) > int(j / MIX_EVERY):
+            kind = MIX_KINDS[(specials[h] + h) % len(MIX_KINDS)]
+            specials[h] += 1
+            suffix = f"{i}.pdf" if kind == "file" else str(i)
+            yield f"http://{host}:{port}/{kind}/{suffix}"
+        else:
+            yield f"http://{host}:{port}/page/{i}"
+
+
+def write_url_file(
+    path: Path, addresses: list[str], port: int, count: int, *, mix: bool = False
+) -> Path:
     with path.open("w") as f:
-        for url in make_urls(addresses, port, count):
+        for url in (make_mix_urls if mix else make_urls)(addresses, port, count):
             f.write(url + "\n")
     return path
 
@@ -272,11 +302,21 @@ class _Connection(asyncio.Protocol):
             return
         # An honest site: its pages answer 200 and any other address 404, as the checker's
         # random-sibling soft-404 probe expects of a real site.
-        status = 200 if target.startswith(b"/page/") else 404
+        # /page/<n> only: the probe's random sibling (/page/x8f...) must get its 404.
+        status = 200 if target.startswith(b"/page/") and target[6:].isdigit() else 404
+        location = None
+        is_head = method == b"HEAD"
         if target.startswith(b"/status/"):
             with contextlib.suppress(ValueError):
                 status = int(target[8:11])
-        is_head = method == b"HEAD"
+        elif target.startswith(b"/moved/"):
+            # /moved/301/<n> -> /page/<n> on the same host.
+            code, _, page = target[7:].partition(b"/")
+            if code in (b"301", b"302") and page:
+                status, location = int(code), b"/page/" + page
+        elif target.startswith(b"/file/"):
+            # A download whose server refuses HEAD (as some do): only the GET tells.
+            status = 405 if is_head else 200
         farm, stats = self.farm, self.stats
         assert stats is not None
         now = time.monotonic()
@@ -301,10 +341,17 @@ class _Connection(asyncio.Protocol):
         # call_later is what asyncio.sleep uses underneath, without a task per request; equal
         # delays fire in scheduling order, so pipelined requests are still answered in order.
         asyncio.get_running_loop().call_later(
-            farm.latency, self._respond, status, is_head, keep_alive
+            farm.latency, self._respond, status, is_head, keep_alive, location, target
         )
 
-    def _respond(self, status: int, is_head: bool, keep_alive: bool) -> None:
+    def _respond(
+        self,
+        status: int,
+        is_head: bool,
+        keep_alive: bool,
+        location: bytes | None = None,
+        target: bytes = b"",
+    ) -> None:
         stats = self.stats
         assert stats is not None
         stats.in_flight -= 1
@@ -313,7 +360,10 @@ class _Connection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         body = BODY if status == 200 else f"status {status}\n".encode()
-        self._send(status, body, "text/html; charset=utf-8", is_head, keep_alive)
+        ctype = "text/html; charset=utf-8"
+        if status == 200 and target.startswith(b"/file/"):
+            body, ctype = b"%PDF-1.4\n%%EOF\n", "application/pdf"
+        self._send(status, body, ctype, is_head, keep_alive, location)
 
     def _control(self, target: bytes, keep_alive: bool) -> None:
         path = target.split(b"?")[0]
@@ -328,10 +378,19 @@ class _Connection(asyncio.Protocol):
         body = json.dumps(payload).encode()
         self._send(200, body, "application/json", False, keep_alive)
 
-    def _send(self, status: int, body: bytes, ctype: str, is_head: bool, keep_alive: bool) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        is_head: bool,
+        keep_alive: bool,
+        location: bytes | None = None,
+    ) -> None:
         assert self.transport is not None
+        moved = f"Location: {location.decode('latin-1')}\r\n" if location else ""
         head = (
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n"
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n{moved}"
             f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
             # LinkChecker throttles every host to at most 10 requests/s unless the server sends
             # this header; with it, its `maxrequestspersecond` setting applies as configured.
@@ -525,11 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS)
     parser.add_argument("--stats-file", type=Path, help="write the final stats here on exit")
     parser.add_argument("--urls", type=int, help="print this many URLs and exit")
+    parser.add_argument("--mix", action="store_true", help="with --urls: the realistic mix")
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     addresses = farm_addresses(args.hosts)
     if args.urls is not None:
-        for url in make_urls(addresses, args.port, args.urls):
+        for url in (make_mix_urls if args.mix else make_urls)(addresses, args.port, args.urls):
             print(url)
         return 0
     asyncio.run(

@@ -14,6 +14,16 @@ With a per-host interval, and where a packet socket may be opened (Linux, root),
 request heads are also timed as they leave on `lo` (wirecap.py): `wire_min_gap_ms` is the
 shortest gap between two requests to one host as sent, the figure the interval promises.
 
+Scaling (--scaling): rounds alternate one worker node and two (separate `celery worker`
+processes with different -n names, as on two machines) on the same due resources, and report
+the ratio of their URL rates with the most requests one host had in flight (the shared Redis
+limiter must hold the per-host limit across nodes). Run it where the per-host policy is not the
+limit, e.g. --hosts 100 --interval 0 (then the global concurrency bounds each node).
+
+Recording (--recording N): the health fields of N resources written the way record_checks
+writes them (update_rows: one UPDATE ... FROM VALUES) against Django's bulk_update, alternating,
+20 times each; medians of wall and CPU time (issue 21: the recording's share of a batch).
+
 Memory: a fresh process runs the dispatcher over N due resources (publishing to a throwaway
 queue) and reports its peak RSS, for each N given with --memory.
 
@@ -28,6 +38,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,8 +74,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument(
+        "--scaling", action="store_true", help="alternate 1 and 2 worker nodes (no checklinks)"
+    )
+    p.add_argument(
         "--memory", default="", help="comma-separated resource counts, e.g. 10000,100000"
     )
+    p.add_argument("--recording", type=int, default=0, help="rows: update_rows vs bulk_update")
     p.add_argument("--json", type=Path)
     p.add_argument(
         "--log-dir", type=Path, default=Path(tempfile.gettempdir()) / "syllabus-monbench-logs"
@@ -136,7 +151,7 @@ def make_all_due() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE curation_healthtransition, curation_linkcheck")
+        cursor.execute("TRUNCATE curation_healthtransition, curation_linkcheck CASCADE")
         cursor.execute(
             "UPDATE curation_resource SET next_check_at = NULL, check_lease_until = NULL, "
             "last_checked_at = NULL, health = 'unknown', consecutive_failures = 0"
@@ -157,9 +172,12 @@ def rss_kib(pid: int) -> int:
     return status_kib(pid, "VmRSS:")
 
 
-def start_workers(args, env: dict[str, str], logdir: Path) -> list[subprocess.Popen]:
+def start_workers(
+    args, env: dict[str, str], logdir: Path, count: int | None = None
+) -> list[subprocess.Popen]:
     procs = []
-    for i in range(args.workers):
+    count = args.workers if count is None else count
+    for i in range(count):
         log = (logdir / f"worker{i}.log").open("wb")
         procs.append(
             subprocess.Popen(
@@ -198,7 +216,7 @@ def start_workers(args, env: dict[str, str], logdir: Path) -> list[subprocess.Po
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         replies = probe.control.ping(timeout=1.0) or []
-        if len(replies) >= args.workers:
+        if len(replies) >= count:
             break
     probe.close()
     return procs
@@ -239,7 +257,9 @@ def wire_figures(capture: WireCapture | None) -> dict:
     }
 
 
-def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> dict:
+def run_workers(
+    args, farm: FarmProcess, env: dict[str, str], logdir: Path, nodes: int | None = None
+) -> dict:
     from django.db.models import Count
     from django.utils import timezone
 
@@ -247,7 +267,8 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
     from curation.models import LinkCheck, Resource
 
     make_all_due()
-    procs = start_workers(args, env, logdir)
+    nodes = args.workers if nodes is None else nodes
+    procs = start_workers(args, env, logdir, nodes)
     capture = None
     try:
         farm.reset()
@@ -279,6 +300,7 @@ def run_workers(args, farm: FarmProcess, env: dict[str, str], logdir: Path) -> d
         wire = wire_figures(capture)
     return {
         "what": "workers",
+        "nodes": nodes,
         "seconds": round(elapsed, 2),
         "urls_per_s": round(args.resources / elapsed, 1),
         "dispatch_seconds": round(dispatch_s, 2),
@@ -394,7 +416,14 @@ def main() -> None:
         urls = list(make_urls(farm.addresses, farm.port, args.resources))
         url_file = tmpdir / "urls.txt"
         url_file.write_text("\n".join(urls) + "\n")
-        if args.rounds:
+        if args.recording:
+            load_resources(urls[: args.recording])
+            report["recording"] = measure_recording(args.recording)
+            print(json.dumps(report["recording"]), flush=True)
+        elif args.rounds and args.scaling:
+            load_resources(urls)
+            run_scaling(args, farm, env, report)
+        elif args.rounds:
             load_resources(urls)
             run_rounds(args, farm, env, url_file, report)
         if args.memory:
@@ -443,6 +472,63 @@ def policy_env(args: argparse.Namespace, farm: FarmProcess, tmpdir: Path) -> dic
     }
 
 
+def measure_recording(rows: int, repeats: int = 20) -> dict:
+    """update_rows against bulk_update on the same rows, alternating; medians in ms."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from curation.health.recording import RESOURCE_HEALTH_FIELDS
+    from curation.health.rowupdate import update_rows
+    from curation.models import Resource
+
+    resources = list(Resource.objects.order_by("pk")[:rows])
+    timings: dict[str, dict[str, list[float]]] = {
+        name: {"wall": [], "cpu": []} for name in ("update_rows", "bulk_update")
+    }
+    for turn in range(repeats):
+        for name in ("update_rows", "bulk_update"):
+            for n, resource in enumerate(resources):
+                resource.last_checked_at = timezone.now()
+                resource.consecutive_failures = (turn + n) % 3
+                resource.last_outcome = "ok"
+            wall, cpu = time.perf_counter(), time.process_time()
+            with transaction.atomic():
+                if name == "update_rows":
+                    update_rows(resources, RESOURCE_HEALTH_FIELDS)
+                else:
+                    Resource.objects.bulk_update(resources, RESOURCE_HEALTH_FIELDS)
+            timings[name]["wall"].append((time.perf_counter() - wall) * 1000)
+            timings[name]["cpu"].append((time.process_time() - cpu) * 1000)
+    return {
+        "rows": rows,
+        "repeats": repeats,
+        **{
+            f"{name}_{kind}_ms": round(statistics.median(values), 1)
+            for name, kinds in timings.items()
+            for kind, values in kinds.items()
+        },
+    }
+
+
+def run_scaling(args: argparse.Namespace, farm: FarmProcess, env: dict[str, str], report: dict):
+    """One node, then two, round by round: the ratio of the medians of their URL rates."""
+    for round_no in range(args.rounds):
+        for nodes in (1, 2):
+            run = run_workers(args, farm, env, args.log_dir, nodes)
+            run["round"] = round_no + 1
+            report["rounds"].append(run)
+            print(json.dumps(run), flush=True)
+    rates = {
+        n: statistics.median(r["urls_per_s"] for r in report["rounds"] if r["nodes"] == n)
+        for n in (1, 2)
+    }
+    report["ratio_two_nodes_to_one"] = round(rates[2] / rates[1], 3)
+    report["max_in_flight_per_host"] = max(r["max_in_flight_per_host"] for r in report["rounds"])
+    print(f"one node {rates[1]} URL/s, two nodes {rates[2]} URL/s, ratio "
+          f"{report['ratio_two_nodes_to_one']}; most in flight to one host "
+          f"{report['max_in_flight_per_host']} (limit {args.per_host})")  # fmt: skip
+
+
 def run_rounds(
     args: argparse.Namespace, farm: FarmProcess, env: dict[str, str], url_file: Path, report: dict
 ) -> None:
@@ -458,6 +544,7 @@ def run_rounds(
     ours = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "workers"]
     theirs = [r["urls_per_s"] for r in report["rounds"] if r["what"] == "checklinks"]
     report["ratio_workers_to_checklinks"] = round(sum(ours) / sum(theirs), 3)
+    report["ratio_of_medians"] = round(statistics.median(ours) / statistics.median(theirs), 3)
     print(f"workers {ours} URL/s, checklinks {theirs} URL/s, "
           f"ratio {report['ratio_workers_to_checklinks']}")  # fmt: skip
 

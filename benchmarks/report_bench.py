@@ -86,6 +86,7 @@ RESOURCE_COLUMNS = [
     "updated_at", "health", "health_changed_at", "last_checked_at", "last_outcome",
     "last_status_code", "next_check_at", "consecutive_failures", "first_failure_at",
     "consecutive_blocked", "consecutive_moves", "suggested_url", "fetched_metadata",
+    "original_url",
 ]  # fmt: skip
 CHECK_COLUMNS = [
     "resource_id", "checked_at", "url", "outcome", "status_code", "final_url",
@@ -193,6 +194,7 @@ def resource_rows(states, start, period, now, rng):
             2 if state == "moved" else 0,
             f"https://new.example.test/moved/{i}" if state == "moved" else "",
             "{}",
+            "",
         )
 
 

@@ -7,8 +7,9 @@ reports a gap the client never made. This capture sees the request heads on the 
 per-host interval promises. The benchmark shows both views side by side.
 
 Linux and root only (a packet socket); `available()` says whether it can run here.
-Run as a process:  python benchmarks/wirecap.py PORT OUT.json   (prints "ready", writes OUT.json
-on SIGTERM). Stdlib only: it runs under the project's venv or the benchmark's.
+Run as a process:  python benchmarks/wirecap.py PORT OUT.json [--starts]   (prints "ready",
+writes OUT.json on SIGTERM; --starts keeps every host's start times in it).
+Stdlib only: it runs under the project's venv or the benchmark's.
 """
 
 from __future__ import annotations
@@ -67,11 +68,24 @@ def request_host(frame: bytes, port: int) -> str | None:
     return socket.inet_ntoa(ip[16:20])
 
 
-def summarize(sent: dict[str, list[float]], dropped: int) -> dict[str, Any]:
+def summarize(
+    sent: dict[str, list[float]], dropped: int, *, starts: bool = False
+) -> dict[str, Any]:
+    """Gaps between request starts per host; with `starts`, every host's start times too."""
     gaps: list[float] = []
-    for times in sent.values():
+    per_host: dict[str, Any] = {}
+    for host, times in sent.items():
         times.sort()
-        gaps += [(b - a) * 1000 for a, b in itertools.pairwise(times)]
+        host_gaps = [(b - a) * 1000 for a, b in itertools.pairwise(times)]
+        gaps += host_gaps
+        per_host[host] = {
+            "requests": len(times),
+            "min_gap_ms": round(min(host_gaps), 2) if host_gaps else None,
+            # The most requests started within any one second (lychee bursts past its interval).
+            "max_per_second": max_in_window(times, 1.0),
+        }
+        if starts:
+            per_host[host]["starts"] = times
     counts = [0] * (len(GAP_EDGES_MS) + 1)
     for gap in gaps:
         counts[bisect.bisect_right(GAP_EDGES_MS, gap)] += 1
@@ -81,7 +95,19 @@ def summarize(sent: dict[str, list[float]], dropped: int) -> dict[str, Any]:
         "gaps_ms": gap_histogram(counts),
         # Packets the kernel could not queue for us: a capture with drops may miss a request.
         "dropped": dropped,
+        "max_per_second_per_host": max((h["max_per_second"] for h in per_host.values()), default=0),
+        "hosts": per_host,
     }
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The most of the (sorted) times that fall within any `window` seconds."""
+    most = first = 0
+    for last, at in enumerate(times):
+        while at - times[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 class _Stop(Exception):
@@ -92,7 +118,7 @@ def _stop(*_: object) -> None:
     raise _Stop
 
 
-def capture(port: int, out: Path) -> None:
+def capture(port: int, out: Path, *, starts: bool = False) -> None:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
     sock.bind(("lo", 0))
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -113,7 +139,7 @@ def capture(port: int, out: Path) -> None:
             _take(sock, port, sent)
     # Reading the statistics resets them: this is the count since the capture began.
     _, dropped = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
-    out.write_text(json.dumps(summarize(sent, dropped)))
+    out.write_text(json.dumps(summarize(sent, dropped, starts=starts)))
 
 
 def _take(sock: socket.socket, port: int, sent: dict[str, list[float]]) -> None:
@@ -132,14 +158,20 @@ def _take(sock: socket.socket, port: int, sent: dict[str, list[float]]) -> None:
 class WireCapture:
     """The capture as a child process around one run: start(), then stop() for its summary."""
 
-    def __init__(self, port: int, out: Path) -> None:
-        self.port, self.out = port, out
+    def __init__(self, port: int, out: Path, *, starts: bool = False) -> None:
+        self.port, self.out, self.starts = port, out, starts
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         self.out.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), str(self.port), str(self.out)],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                str(self.port),
+                str(self.out),
+                *(["--starts"] if self.starts else []),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -163,4 +195,4 @@ class WireCapture:
 
 
 if __name__ == "__main__":
-    capture(int(sys.argv[1]), Path(sys.argv[2]))
+    capture(int(sys.argv[1]), Path(sys.argv[2]), starts="--starts" in sys.argv[3:])

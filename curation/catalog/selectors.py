@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
-from curation.catalog.search import SEARCH_CONFIG, SEARCH_VECTOR_SQL
+from curation.catalog.search import SEARCH_COLUMN_SQL, SEARCH_CONFIG
 from curation.models import (
     Collection,
     CollectionItem,
@@ -253,8 +253,8 @@ def filter_modified_since(resources: QuerySet[Resource], since: datetime) -> Que
 def search_resources(resources: QuerySet[Resource], text: str) -> QuerySet[Resource]:
     """Resources matching a search, annotated with `search_rank` (higher is better).
 
-    PostgreSQL: websearch_to_tsquery over the indexed tsvector (SEARCH_VECTOR_SQL, the
-    exact expression of the GIN index, so the index is used), ranked by ts_rank.
+    PostgreSQL: websearch_to_tsquery over the stored, GIN-indexed `search_vector` column
+    (generated from SEARCH_VECTOR_SQL, see catalog/search.py), ranked by ts_rank on it.
     Elsewhere (SQLite): every word must appear in title, author, note or description,
     case-insensitively; a title containing the whole text ranks first.
     A text with no searchable words matches nothing.
@@ -266,12 +266,12 @@ def search_resources(resources: QuerySet[Resource], text: str) -> QuerySet[Resou
         query = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
         # The user's text is a bound parameter; the SQL around it is our constant.
         return resources.filter(
-            RawSQL(f"{SEARCH_VECTOR_SQL} @@ {query}", [text], output_field=BooleanField())  # noqa: S611
+            RawSQL(f"{SEARCH_COLUMN_SQL} @@ {query}", [text], output_field=BooleanField())  # noqa: S611
         ).annotate(
             # float8: ts_rank's real arrives in Python rounded from its text form, and a
             # cursor holding that rounded value would skip or repeat rows at the page edge.
             search_rank=RawSQL(  # noqa: S611
-                f"ts_rank({SEARCH_VECTOR_SQL}, {query})::float8", [text], output_field=FloatField()
+                f"ts_rank({SEARCH_COLUMN_SQL}, {query})::float8", [text], output_field=FloatField()
             )
         )
     words = text.split()[:SEARCH_WORDS_MAX]

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .addresses import Target, parse_target
@@ -37,7 +37,7 @@ from .guard import GuardedClient, build_session
 from .outcomes import CheckResult, Outcome
 from .politeness import HostLimiter, LocalHostLimiter
 from .probe import DEFAULT_CACHE, SiblingProbe
-from .scheduler import schedule
+from .scheduler import DISPATCH_LEAD, schedule
 
 logger = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -49,6 +49,8 @@ HEAD_SHARE = 0.5
 # enough for a slow server's headers, and a quarter left for the sniff after a page that drips.
 WHOLE_SHARE = 0.75
 TRANSIENT_ERRORS = (ConnectionFailure, FetchTimeout)
+# What the scheduler hands a check whose URL names no host (it is refused without a request).
+_NO_SLOT = object()
 # What a path ends with when it names a download rather than a page.
 FILE_SUFFIXES = frozenset(
     {
@@ -86,6 +88,46 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _ReservedSlot:
+    """The limiter as one check sees it when the scheduler reserved its first slot: the first
+    request to the check's host takes that slot; every later one (a redirect's next hop, the GET
+    after a HEAD, a retry, the probe) is a follow-up, which takes the host's next slot ahead of
+    new URLs (see LocalHostLimiter) rather than queueing behind them or racing them."""
+
+    def __init__(self, limiter: HostLimiter, host: str, token: Any) -> None:
+        self.limiter, self.host, self.token = limiter, host, token
+
+    def acquire(self, host: str, *, deadline: float | None = None, priority: bool = False) -> Any:
+        if self.token is not None and host == self.host:
+            token, self.token = self.token, None
+            return token
+        return self.limiter.acquire(host, deadline=deadline, priority=True)
+
+    def close(self) -> None:
+        """Give back a slot no request took (the guard refused the URL before its request)."""
+        if self.token is not None:
+            token, self.token = self.token, None
+            self.limiter.release(self.host, token)
+
+    def try_acquire(self, host: str) -> tuple[Any, float]:
+        return self.limiter.try_acquire(host)
+
+    def release(self, host: str, token: Any) -> None:
+        self.limiter.release(host, token)
+
+    def defer(self, host: str, seconds: float) -> None:
+        self.limiter.defer(host, seconds)
+
+    def delay(self, host: str) -> float:
+        return self.limiter.delay(host)
+
+    def wait_for_start(self, host: str, token: Any) -> None:
+        self.limiter.wait_for_start(host, token)
+
+    def started(self, host: str, token: Any) -> None:
+        self.limiter.started(host, token)
 
 
 def _result_from_chain(url: str, chain: FetchChain, outcome: Outcome, rule: str) -> CheckResult:
@@ -382,24 +424,43 @@ def check_many_parsed(
         )
     session = build_session(config)
     active_limiter = limiter
+    # A limiter that can reserve a slot for new work (the in-process one) gets each URL's first
+    # request reserved by the scheduler, so follow-ups can be served first (see _ReservedSlot).
+    reserve_slot = getattr(limiter, "reserve", None)
 
     def ready_in(key: object) -> float:
         return active_limiter.delay(key) if isinstance(key, str) else 0.0
+
+    def reserve(key: object) -> tuple[Any, float]:
+        if not isinstance(key, str):
+            return _NO_SLOT, 0.0
+        return reserve_slot(key, DISPATCH_LEAD)
 
     def work(item: tuple[K, str, Target | None]) -> tuple[K, CheckResult]:
         key, url, target = item
         return key, check_url(url, config=config, session=session, limiter=limiter, target=target)
 
+    def work_reserved(reserved: tuple[tuple[K, str, Target | None], Any]) -> tuple[K, CheckResult]:
+        (key, url, target), token = reserved
+        if token is _NO_SLOT or target is None:
+            return key, check_url(url, config=config, session=session, limiter=limiter)
+        slot = _ReservedSlot(active_limiter, target.host_key, token)
+        try:
+            return key, check_url(url, config=config, session=session, limiter=slot, target=target)
+        finally:
+            slot.close()
+
     try:
         yield from schedule(
             items,
             key=lambda item: item[2].host_key if item[2] is not None else None,
-            work=work,
+            work=work if reserve_slot is None else work_reserved,
             concurrency=config.concurrency,
             per_key=config.per_host_concurrency,
             lookahead=config.lookahead,
             ready_in=ready_in,
             on_idle=on_idle,
+            reserve=None if reserve_slot is None else reserve,
         )
     finally:
         session.close()

@@ -11,11 +11,16 @@ early, before the request is prepared); the connection, already connected, calls
 request left at the latest then). While one request to a host is between the two, the next
 waits for it: a thread held up on its way to the socket (the GIL, a busy CPU) is never
 overtaken, so no two starts come closer on the wire than the interval allows. Requests to one
-host therefore leave the interval apart (less START_TOLERANCE at worst, 2 % of it) however the
-threads were scheduled, and reserved slots keep to the grid, so a polite run does not drift
+host therefore leave at least the interval apart on the wire however the threads were
+scheduled, and reserved slots keep to the grid, so a polite run does not drift
 slower than its policy. A start a few ms late (CATCH_UP at most) is made up for, a millisecond
 a start; when one comes later than that, the grid moves with it: slots are only handed out for
 times the gate will honour, so threads do not queue at the gate holding connections.
+
+Follow-up requests (a redirect's next hop, the GET after a refused HEAD, a retry, the probe) ask
+with `priority`: while one waits, new work for its host (`reserve`, the scheduler's) is told to
+wait for the slots after it. A follow-up thus takes the host's next slot, one slot and no more,
+instead of queueing behind every new URL of the host or racing them for each slot.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,8 +41,10 @@ PURGE_EVERY = 4096
 # pooled connection) before its slot, so only the final sleep separates the slot from the send.
 START_LEAD = 0.01
 # How much closer than the interval two starts may come when the first was sent late (a thread
-# waking a little late, the GIL): at most 2 % of the interval, and never more than this.
-START_TOLERANCE = 0.001
+# waking a little late, the GIL). None: the interval is a promise about the wire (issue 21), so
+# a start sent late is not made up for by the next one (the grid still catches up, see CATCH_UP,
+# by reserving slots that the gate then holds to the interval).
+START_TOLERANCE = 0.0
 # How far behind its grid a host's starts may fall and still catch it up, in seconds: a thread
 # that woke a few ms late (the GIL) costs no throughput, a host stalled for longer does not get
 # a run of starts at the tolerance afterwards.
@@ -57,7 +65,9 @@ class HostLimiter(Protocol):
         """Hold every new request to this host for `seconds` (Retry-After for the whole host)."""
         ...
 
-    def acquire(self, host: str, *, deadline: float | None = None) -> Any: ...
+    def acquire(self, host: str, *, deadline: float | None = None, priority: bool = False) -> Any:
+        """Wait for a slot (not beyond `deadline`); `priority` for a check's follow-up request."""
+        ...
 
     def delay(self, host: str) -> float:
         """Seconds before the interval or a deferral lets a new request to this host start."""
@@ -72,10 +82,16 @@ class HostLimiter(Protocol):
         ...
 
 
-def blocking_acquire(limiter: HostLimiter, host: str, deadline: float | None) -> Any:
+def blocking_acquire(
+    limiter: HostLimiter,
+    host: str,
+    deadline: float | None,
+    try_acquire: Callable[[str], tuple[Any, float]] | None = None,
+) -> Any:
     """Wait for a slot, but never beyond the caller's deadline (raises FetchTimeout)."""
+    attempt = try_acquire or limiter.try_acquire
     while True:
-        token, wait = limiter.try_acquire(host)
+        token, wait = attempt(host)
         if token is not None:
             return token
         if deadline is not None:
@@ -148,6 +164,8 @@ class _HostState:
     # Reservations not yet through the gate, and the one through it but not yet on the socket.
     waiting: int = 0
     sending: _Reservation | None = None
+    # Follow-up requests waiting for a slot: new work (reserve) waits for the slots after theirs.
+    followups: int = 0
 
 
 class LocalHostLimiter:
@@ -161,6 +179,14 @@ class LocalHostLimiter:
         self._acquisitions = 0
 
     def try_acquire(self, host: str) -> tuple[Any, float]:
+        return self._try_acquire(host, START_LEAD, priority=False)
+
+    def reserve(self, host: str, lead: float) -> tuple[Any, float]:
+        """For new work (the scheduler's): a slot starting within `lead` seconds, (token, 0.0),
+        else (None, the seconds before one would). Follow-ups waiting for the host come first."""
+        return self._try_acquire(host, lead, priority=False)
+
+    def _try_acquire(self, host: str, lead: float, *, priority: bool) -> tuple[Any, float]:
         now = time.monotonic()
         with self._lock:
             self._acquisitions += 1
@@ -169,19 +195,21 @@ class LocalHostLimiter:
             state = self._hosts.get(host)
             if state is None:
                 state = self._hosts[host] = _HostState()
-            earliest = self._earliest(state)
-            if earliest - now > START_LEAD:
-                return None, earliest - now - START_LEAD
-            if state.in_flight >= self.per_host_concurrency:
+            # Follow-ups waiting for this host take the next slots (one each) before new work.
+            ahead = 0 if priority else state.followups
+            earliest = self._earliest(state) + ahead * self.per_host_interval
+            if earliest - now > lead:
+                return None, earliest - now - lead
+            if state.in_flight + ahead >= self.per_host_concurrency:
                 return None, POLL_INTERVAL
             # Where the slot would be had every start left on time, and where it is.
             on_time = max(now, state.next_slot, state.hold_until)
             slot = max(now, earliest)
             state.in_flight += 1
             state.waiting += 1
-            # A start that came a little late is caught up (the gate lets starts come up to
-            # START_TOLERANCE closer, so the grid is back within a few starts); beyond CATCH_UP
-            # the grid moves with the late start, so that a long stall is not made up for.
+            # A start that came a little late keeps the grid where it was (the gate still holds
+            # each start to the interval after the one before); beyond CATCH_UP the grid moves
+            # with the late start, so that a long stall is not made up for.
             state.next_slot = max(on_time, slot - CATCH_UP) + self.per_host_interval
             return _Reservation(slot), 0.0
 
@@ -240,7 +268,11 @@ class LocalHostLimiter:
     def _purge(self, now: float) -> None:
         # Forget hosts that are idle and past their interval, so a run over a million hosts keeps
         # memory flat. Called with the lock held.
-        idle = [h for h, s in self._hosts.items() if not s.in_flight and self._idle(s, now)]
+        idle = [
+            h
+            for h, s in self._hosts.items()
+            if not s.in_flight and not s.followups and self._idle(s, now)
+        ]
         for host in idle:
             del self._hosts[host]
 
@@ -259,7 +291,7 @@ class LocalHostLimiter:
             self._pass(state, token)
             if state.sending is token:
                 state.sending = None
-            if state.in_flight == 0 and self._idle(state, time.monotonic()):
+            if state.in_flight == 0 and not state.followups and self._idle(state, time.monotonic()):
                 # Forget idle hosts so a long run over many hosts keeps memory flat.
                 del self._hosts[host]
 
@@ -268,15 +300,27 @@ class LocalHostLimiter:
             state = self._hosts.setdefault(host, _HostState())
             state.hold_until = max(state.hold_until, time.monotonic() + seconds)
 
-    def acquire(self, host: str, *, deadline: float | None = None) -> Any:
-        return blocking_acquire(self, host, deadline)
+    def acquire(self, host: str, *, deadline: float | None = None, priority: bool = False) -> Any:
+        if not priority:
+            return blocking_acquire(self, host, deadline)
+        with self._lock:
+            self._hosts.setdefault(host, _HostState()).followups += 1
+        try:
+            return blocking_acquire(
+                self, host, deadline, lambda h: self._try_acquire(h, START_LEAD, priority=True)
+            )
+        finally:
+            with self._lock:
+                # Never forgotten while a follow-up waits (see _purge), so this is its state.
+                self._hosts[host].followups -= 1
 
     def delay(self, host: str) -> float:
         with self._lock:
             state = self._hosts.get(host)
             if state is None:
                 return 0.0
-            return max(0.0, self._earliest(state) - time.monotonic())
+            earliest = self._earliest(state) + state.followups * self.per_host_interval
+            return max(0.0, earliest - time.monotonic())
 
 
 # KEYS[1] = slots zset (token -> lease expiry ms), KEYS[2] = next allowed start (ms).
@@ -417,7 +461,10 @@ class RedisHostLimiter:
         if seconds > 0:
             self._defer(keys=[self._keys(host)[1]], args=[int(seconds * 1000)])
 
-    def acquire(self, host: str, *, deadline: float | None = None) -> Any:
+    def acquire(self, host: str, *, deadline: float | None = None, priority: bool = False) -> Any:
+        # Across machines a follow-up queues at the gate like any request: `priority` is the
+        # in-process scheduler's concern (see LocalHostLimiter), and this limiter has no
+        # `reserve`, so its callers hand out work by delay() and every request acquires here.
         return blocking_acquire(self, host, deadline)
 
     def delay(self, host: str) -> float:

@@ -23,6 +23,8 @@ R = TypeVar("R")
 DISPATCH_LEAD = 0.025
 # Input items read between two looks at what can be dispatched.
 READ_BATCH = 64
+# The shortest a key is parked for when its slot is refused (a clock read twice must not spin).
+MIN_PARK = 0.0005
 
 
 class _DaemonPool:
@@ -74,6 +76,7 @@ def schedule(
     lookahead: int,
     ready_in: Callable[[Hashable], float] | None = None,
     on_idle: Callable[[], None] | None = None,
+    reserve: Callable[[Hashable], tuple[Any, float]] | None = None,
 ) -> Iterator[R]:
     """Yield work(item) for every item, in completion order.
 
@@ -83,6 +86,11 @@ def schedule(
     `ready_in(key)` may say a key must wait (the per-host interval, a host deferred by
     Retry-After): its items are parked without occupying a thread, and other keys are served
     meanwhile; an item is handed over DISPATCH_LEAD before its key is ready.
+
+    `reserve(key)`, when given, replaces ready_in: it takes the key's next slot for an item,
+    (token, 0.0), or says how long until one, (None, seconds). The item is then handed over
+    with its slot, as work((item, token)), and the key is looked at again only for the slot
+    after: a host never has more threads waiting for it than the slots it has given out.
     """
     yield from _Schedule(
         items,
@@ -93,6 +101,7 @@ def schedule(
         lookahead=lookahead,
         ready_in=ready_in,
         on_idle=on_idle,
+        reserve=reserve,
     ).results()
 
 
@@ -116,6 +125,7 @@ class _Schedule:
         lookahead: int,
         ready_in: Callable[[Hashable], float] | None,
         on_idle: Callable[[], None] | None,
+        reserve: Callable[[Hashable], tuple[Any, float]] | None = None,
     ) -> None:
         self.source = iter(items)
         self.key = key
@@ -125,6 +135,7 @@ class _Schedule:
         self.lookahead = lookahead
         self.ready_in = ready_in
         self.on_idle = on_idle
+        self.reserve = reserve
         self.exhausted = False
         self.queues: dict[Hashable, deque[Any]] = {}
         # Keys with an item waiting and a free slot, in the order they became so.
@@ -194,17 +205,14 @@ class _Schedule:
         while self.running < self.concurrency and self.ready:
             k = self.ready.popleft()
             self.in_ready.discard(k)
+            if self.reserve is not None:
+                submitted = self._dispatch_reserved(k, now) or submitted
+                continue
             wait = self.ready_in(k) if self.ready_in is not None else 0.0
             if wait > DISPATCH_LEAD:
                 self._park(k, now + wait - DISPATCH_LEAD)
                 continue
-            pending = self.queues[k]
-            item = pending.popleft()
-            if not pending:
-                del self.queues[k]
-            self.buffered -= 1
-            self.in_flight[k] = self.in_flight.get(k, 0) + 1
-            self.running += 1
+            item = self._take(k)
             self.pool.submit(functools.partial(self._run, k, item))
             submitted = True
             if wait > 0:
@@ -214,6 +222,28 @@ class _Schedule:
             else:
                 self._mark_ready(k)
         return submitted
+
+    def _dispatch_reserved(self, k: Hashable, now: float) -> bool:
+        assert self.reserve is not None
+        token, wait = self.reserve(k)
+        if token is None:
+            self._park(k, now + max(wait, MIN_PARK))
+            return False
+        item = self._take(k)
+        self.pool.submit(functools.partial(self._run, k, (item, token)))
+        # Asked again at once: the answer is the wait for the slot after this one.
+        self._mark_ready(k)
+        return True
+
+    def _take(self, k: Hashable) -> Any:
+        pending = self.queues[k]
+        item = pending.popleft()
+        if not pending:
+            del self.queues[k]
+        self.buffered -= 1
+        self.in_flight[k] = self.in_flight.get(k, 0) + 1
+        self.running += 1
+        return item
 
     def _next_finished(self, submitted: bool) -> tuple[Hashable, Any] | None:
         """A finished item's (key, result), or None to go round the loop again."""

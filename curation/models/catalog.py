@@ -145,7 +145,7 @@ class Resource(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "health"], name="resource_status_health"),
-            models.Index(fields=["next_check_at"], name="resource_next_check"),
+            models.Index(fields=["next_check_at", "id"], name="resource_due_order"),
             models.Index(fields=["metadata_next_fetch_at"], name="resource_next_metadata"),
             models.Index(fields=["difficulty", "id"], name="resource_difficulty"),
             models.Index(fields=["kind"], name="resource_kind"),

@@ -261,16 +261,15 @@ def _starts_after_a_late_one(monkeypatch, late_by: float, count: int) -> list[fl
     return starts
 
 
-def test_a_start_a_few_ms_late_is_caught_up_so_the_run_keeps_its_rate(monkeypatch):
+def test_a_start_a_few_ms_late_is_not_made_up_for_by_a_shorter_gap(monkeypatch):
     starts = _starts_after_a_late_one(monkeypatch, late_by=0.004, count=6)
 
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    # Each start at least the interval less the tolerance after the one before (the late one
-    # counted from when it was sent)...
-    assert gaps[0] >= 0.004 + 0.05 - START_TOLERANCE - 1e-9
-    assert min(gaps[1:]) >= 0.05 - START_TOLERANCE - 1e-9
-    # ...and within a few starts back on the grid: the 4 ms cost nothing in the end.
-    assert starts[-1] == pytest.approx(starts[0] + 6 * 0.05, abs=1e-9)
+    # The interval is a promise about the wire (issue 21): each start at least the interval
+    # after the one before (the late one counted from when it was sent), so the 4 ms are lost.
+    assert gaps[0] >= 0.004 + 0.05 - 1e-9
+    assert min(gaps[1:]) >= 0.05 - 1e-9
+    assert starts[-1] == pytest.approx(starts[0] + 6 * 0.05 + 0.004, abs=1e-9)
 
 
 def test_a_long_stall_moves_the_grid_rather_than_being_made_up_for(monkeypatch):
