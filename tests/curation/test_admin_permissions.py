@@ -34,7 +34,7 @@ VIEW_ONLY = ("view_resource", "view_metadatasuggestion", "view_linkreport")
 RESOURCE_ACTIONS = (
     "publish", "archive", "make_beginner", "make_intermediate", "make_advanced",
     "check_links_now", "refresh_metadata", "snooze_7_days", "snooze_30_days", "lift_snooze",
-    "apply_moved_address",
+    "apply_moved_address", "confirm_still_recommended",
 )  # fmt: skip
 
 

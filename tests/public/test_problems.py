@@ -201,3 +201,35 @@ def test_curators_resolve_reports_from_the_queue(admin_client, catalogue):
 def test_no_client_address_is_stored(client, catalogue):
     api_report(client, catalogue["video"].pk, address="10.7.7.7", problem="other")
     assert "10.7.7.7" not in ProblemReport.objects.get().client
+
+
+def resource_state(pk: int) -> dict:
+    from curation.models import Resource
+
+    return Resource.objects.filter(pk=pk).values(
+        "health", "status", "url", "next_check_at", "last_checked_at", "consecutive_failures",
+        "updated_at", "last_reviewed_at",
+    ).get()  # fmt: skip
+
+
+def test_a_thousand_broken_link_reports_from_one_client_change_only_its_throttle(
+    client, catalogue, broker_messages, django_capture_on_commit_callbacks
+):
+    video, course = catalogue["video"], catalogue["course"]
+    before = resource_state(video.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [api_report(client, video.pk, problem="broken").status_code for _ in range(1000)]
+    # The throttle's own allowance got through (stored once: one client counts once a day).
+    assert answers[: answers.index(429)] == [202] * answers.index(429)
+    assert set(answers[answers.index(429) :]) == {429}
+    assert ProblemReport.objects.count() == 1
+    assert checks_queued(broker_messages()) == [video.pk]  # the one re-check of the period
+    assert resource_state(video.pk) == before
+    # Anybody else still gets through, on the same resource and on another.
+    with django_capture_on_commit_callbacks(execute=True):
+        same = api_report(client, video.pk, address="10.9.9.8", problem="broken")
+        other = api_report(client, course.pk, address="10.9.9.9", problem="broken")
+    assert (same.status_code, same.json()["check_queued"]) == (202, False)
+    assert (other.status_code, other.json()["check_queued"]) == (202, True)
+    assert checks_queued(broker_messages()) == [course.pk]
+    assert resource_state(video.pk) == before
