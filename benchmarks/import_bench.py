@@ -3,13 +3,14 @@
     python benchmarks/import_bench.py                 # 10,000 then 100,000 rows
     python benchmarks/import_bench.py --rows 100000   # one size
 
-Uses its own database (default postgres://postgres@127.0.0.1:5432/syllabus_bench_import,
+Uses its own database (default postgres://postgres@127.0.0.1:5432/syllabus_transfer_bench,
 override with IMPORT_BENCH_DATABASE_URL), created and migrated if missing, emptied before
 each run. Each size runs in a fresh process (so its peak memory is its own): the CSV is
 written to a temporary file (one row per resource, two topics each, every API field), then
 imported with `import_resources` as a curator would run it, then exported with
-`export_resources --format csv`. Prints wall time of each and the process's peak RSS
-above its RSS before the import (the Django start-up is not the import's).
+`export_resources --format csv`. Prints wall time of each, the import's CPU time in this
+process, and the process's peak RSS above its RSS before the import (the Django start-up
+is not the import's), per row too, with the machine's load average at the end.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/syllabus_bench_import"
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/syllabus_transfer_bench"
 DATABASE_URL = os.environ.get("IMPORT_BENCH_DATABASE_URL", DEFAULT_URL)
 SIZES = (10_000, 100_000)
 TOPICS = ["python", "statistics", "linear-algebra", "deep-learning", "web", "databases"]
@@ -104,10 +105,12 @@ def measure(rows: int) -> dict:
         source = Path(folder) / "resources.csv"
         write_rows(source, rows)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cpu_before = cpu_seconds()
         started = time.perf_counter()
         with open(os.devnull, "w") as quiet:
             call_command("import_resources", str(source), stdout=quiet)
         imported = time.perf_counter() - started
+        import_cpu = cpu_seconds() - cpu_before
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert Resource.objects.count() == rows
         target = Path(folder) / "export.csv"
@@ -120,9 +123,19 @@ def measure(rows: int) -> dict:
         "import_s": round(imported, 2),
         "export_s": round(exported, 2),
         "exported_rows": exported_rows,
+        "import_cpu_s": round(import_cpu, 2),
         "rss_before_mib": round(before / 1024, 1),
         "import_peak_above_start_mib": round((peak - before) / 1024, 1),
+        "bytes_per_row": round((peak - before) * 1024 / rows),
+        "load_average_1min": round(os.getloadavg()[0], 1),
     }
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time: less disturbed than wall time by a busy machine (PostgreSQL's
+    own work is in its server process, not here)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -137,8 +150,10 @@ def main() -> None:
     for rows in args.rows or SIZES:
         done = subprocess.run(
             [sys.executable, __file__, "--child", str(rows)],
-            check=True, capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"{rows} rows failed:\n{done.stderr[-3000:]}")
         print(done.stdout.strip().splitlines()[-1], flush=True)
 
 

@@ -1,33 +1,29 @@
 """Import in the admin: upload a file, preview what it would do, then confirm.
 
 The preview is a dry run of the one import service (everything checked, nothing kept); the
-upload waits in VAR_DIR/imports under a random token held in the curator's session until
-it is confirmed, so the confirmed import reads exactly the previewed bytes. Importing needs
-the add permission on resources. Registered when curation.admin imports this module (its
-URL is added in front of the admin site's own).
+uploaded bytes wait in an ImportJob row (status "preview", curation.transfer.jobs) until they
+are confirmed, so the confirmed import reads exactly the previewed bytes on whichever web
+process the confirmation reaches. A preview is its uploader's alone and expires after
+IMPORT_PREVIEW_TTL_MINUTES. Importing needs the add permission on resources. Registered when
+curation.admin imports this module (its URL is added in front of the admin site's own).
 """
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from curation.transfer.formats import FORMATS, parse_file
-from curation.transfer.importing import ON_DUPLICATE, import_catalogue
+from curation.transfer import jobs
+from curation.transfer.formats import FORMATS
+from curation.transfer.importing import ON_DUPLICATE
 from curation.transfer.limits import FileRefused, current_limits, read_limited
 from curation.transfer.netscape import FOLDERS_AS
 
 IMPORT_PERMISSION = "curation.add_resource"
-SESSION_KEY = "curation_transfer_upload"
-UPLOAD_DIR = "imports"
 
 
 class ImportForm(forms.Form):
@@ -44,30 +40,19 @@ class ImportForm(forms.Form):
     import_valid_rows = forms.BooleanField(
         required=False, help_text="Import the rows without errors even if others have some."
     )
-
-
-def _upload_dir() -> Path:
-    folder = Path(settings.VAR_DIR) / UPLOAD_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    with_history = forms.BooleanField(
+        required=False, help_text="JSON backup: restore the link-health history it holds."
+    )
 
 
 def _options(data: dict) -> dict:
-    return {
-        "format": data["format"],
-        "collection": data.get("collection") or None,
-        "folders_as": data["folders"],
-    }
-
-
-def _run(request: HttpRequest, data: bytes, name: str, options: dict, *, dry_run: bool):
-    parsed = parse_file(data, name=name, **_options(options))
-    return import_catalogue(
-        parsed,
-        on_duplicate=options["on_duplicate"],
-        dry_run=dry_run,
-        import_valid_rows=options["import_valid_rows"],
-        user=request.user,
+    return jobs.job_options(
+        format=data["format"],
+        collection=data.get("collection") or None,
+        folders_as=data["folders"],
+        on_duplicate=data["on_duplicate"],
+        import_valid_rows=data["import_valid_rows"],
+        with_history=data["with_history"],
     )
 
 
@@ -83,37 +68,32 @@ def import_view(request: HttpRequest) -> HttpResponse:
         try:
             if upload.size > current_limits().max_bytes:
                 raise FileRefused(f"the file is larger than {current_limits().max_bytes:,} bytes")
-            data = read_limited(upload.file)
-            report = _run(request, data, upload.name, form.cleaned_data, dry_run=True)
+            job, report = jobs.preview_upload(
+                read_limited(upload.file),
+                filename=upload.name,
+                options=_options(form.cleaned_data),
+                user=request.user,
+            )
         except FileRefused as exc:
             form.add_error("file", f"{upload.name}: {exc}; nothing was imported.")
         else:
-            token = secrets.token_hex(16)
-            (_upload_dir() / token).write_bytes(data)
-            options = {k: v for k, v in form.cleaned_data.items() if k != "file"}
-            request.session[SESSION_KEY] = {"token": token, "name": upload.name, **options}
-            confirmable = not report.errors or form.cleaned_data["import_valid_rows"]
-            context.update(report=report, name=upload.name, can_confirm=confirmable)
+            context.update(report=report, name=upload.name, can_confirm=job is not None, job=job)
     context["form"] = form
     return TemplateResponse(request, "admin/transfer/import.html", context)
 
 
 def _confirm(request: HttpRequest) -> HttpResponse:
-    pending = request.session.pop(SESSION_KEY, None)
     url = reverse("admin:curation_import")
-    if not pending or pending.get("token") != request.POST.get("token"):
+    try:
+        job, report = jobs.confirm_preview(request.POST.get("job"), user=request.user)
+    except (jobs.PreviewExpired, ValidationError):
         messages.error(request, "That preview has expired: upload the file again.")
         return HttpResponseRedirect(url)
-    stored = _upload_dir() / pending["token"]
-    try:
-        data = stored.read_bytes()
-    finally:
-        stored.unlink(missing_ok=True)
-    report = _run(request, data, pending["name"], pending, dry_run=False)
-    if report.applied:
-        messages.success(request, f"{pending['name']}: {report.summary()}")
+    if report is not None and report.applied:
+        messages.success(request, f"{job.filename}: {report.summary()}")
     else:
-        messages.error(request, f"{pending['name']}: nothing was imported; {report.summary()}")
+        summary = report.summary() if report is not None else job.error
+        messages.error(request, f"{job.filename}: nothing was imported; {summary}")
     return HttpResponseRedirect(url)
 
 

@@ -63,20 +63,25 @@ def _columns(header: list[str], mapping: dict[str, str]) -> dict[str, int | str]
     return columns
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The text's lines with their endings, without copying it whole (io.StringIO would hold
-    a second copy, four bytes a character, for as long as the rows are read)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        stop = len(text) if end == -1 else end + 1
-        yield text[start:stop]
-        start = stop
+class TextLines:
+    """A text's lines with their endings, from the start each time it is iterated, without
+    copying it whole (io.StringIO would hold a second copy, four bytes a character)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __iter__(self) -> Iterator[str]:
+        text, start = self.text, 0
+        while start < len(text):
+            end = text.find("\n", start)
+            stop = len(text) if end == -1 else end + 1
+            yield text[start:stop]
+            start = stop
 
 
-def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
     """(first line of the row, cells): a quoted cell may span lines."""
-    reader = csv.reader(_lines(text))
+    reader = csv.reader(iter(lines))
     start = 1
     try:
         for cells in reader:
@@ -87,14 +92,20 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def parse_csv(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
+    """The resources of a CSV text (parse_csv_lines)."""
+    return parse_csv_lines(TextLines(text), limits=limits)
+
+
+def parse_csv_lines(lines: Iterable[str], *, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
     """The resources of a CSV file; bad cells become problems naming line and column.
 
-    The file is read through once here (row count, CSV syntax); for our own columns the
-    records are then made afresh each time they are iterated, so that an import holds a
-    batch of rows rather than all of them.
+    `lines` gives the file's lines afresh each time it is iterated (TextLines, or
+    limits.LineSource to read a file without holding it). The file is read through once
+    here (row count, CSV syntax); for our own columns the records are then made afresh each
+    time they are iterated, so that an import holds a batch of rows rather than all of them.
     """
     parsed = ParsedFile(format="csv")
-    rows = _rows(text)
+    rows = _rows(lines)
     header_row = next(rows, None)
     if header_row is None:
         raise FileRefused("the CSV file is empty: it needs a header row with a url column")
@@ -110,7 +121,7 @@ def parse_csv(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
     for count, _ in enumerate(rows, start=1):
         if count > limits.max_rows:
             raise FileRefused(f"the CSV has more than {limits.max_rows:,} rows")
-    source = _CsvRows(text, header, mapping, dialect)
+    source = _CsvRows(lines, header, mapping, dialect)
     if dialect == "syllabus":
         parsed.resources = source  # type: ignore[assignment]
     else:
@@ -123,8 +134,10 @@ def parse_csv(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
 class _CsvRows:
     """The records of a CSV text, read afresh on each iteration (rows with no cells skipped)."""
 
-    def __init__(self, text: str, header: list[str], mapping: dict[str, str], dialect: str):
-        self.text = text
+    def __init__(
+        self, lines: Iterable[str], header: list[str], mapping: dict[str, str], dialect: str
+    ):
+        self.lines = lines
         self.header = header
         self.mapping = mapping
         self.dialect = dialect
@@ -138,7 +151,7 @@ class _CsvRows:
         return self.count
 
     def __iter__(self) -> Iterator[ResourceRecord]:
-        rows = _rows(self.text)
+        rows = _rows(self.lines)
         next(rows, None)
         for line, cells in rows:
             if not any(cell.strip() for cell in cells):

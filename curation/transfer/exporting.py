@@ -12,6 +12,7 @@ from django.utils import timezone
 from curation.models import Collection, CollectionItem, Resource, Topic
 from curation.transfer.csvfile import write_csv
 from curation.transfer.fields import resource_cells
+from curation.transfer.history import history_rows
 from curation.transfer.jsonfile import FORMAT_NAME, VERSION
 from curation.transfer.markdown import render_markdown
 from curation.transfer.netscape import render_netscape
@@ -121,43 +122,15 @@ def collection_rows(collection: Collection | None = None) -> list[dict[str, Any]
     return rows
 
 
-def health_rows(collection: Collection | None = None) -> list[dict[str, Any]]:
-    """Each resource's health and its checks, for a backup that keeps the record."""
-    rows = []
-    for resource in _resources(collection).prefetch_related("checks", "transitions"):
-        rows.append(
-            {
-                "url": resource.url,
-                "health": resource.health,
-                "health_changed_at": _iso(resource.health_changed_at),
-                "last_checked_at": _iso(resource.last_checked_at),
-                "checks": [
-                    {
-                        "checked_at": _iso(c.checked_at),
-                        "outcome": c.outcome,
-                        "status_code": c.status_code,
-                        "final_url": c.final_url,
-                        "error": c.error,
-                    }
-                    for c in resource.checks.all()
-                ],
-                "transitions": [
-                    {"at": _iso(t.at), "from": t.from_state, "to": t.to_state, "reason": t.reason}
-                    for t in resource.transitions.all()
-                ],
-            }
-        )
-    return rows
-
-
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
 def write_json(
-    stream: TextIO, *, collection: Collection | None = None, include_health: bool = False
+    stream: TextIO, *, collection: Collection | None = None, with_history: bool = False
 ) -> None:
-    """The catalogue (or one collection with its resources) as a JSON backup."""
+    """The catalogue (or one collection with its resources) as a JSON backup; with_history
+    adds each resource's health, checks and transitions (history.py)."""
     document: dict[str, Any] = {
         "format": FORMAT_NAME,
         "version": VERSION,
@@ -166,8 +139,8 @@ def write_json(
         "resources": list(resource_rows(collection)),
         "collections": collection_rows(collection),
     }
-    if include_health:
-        document["health"] = health_rows(collection)
+    if with_history:
+        document["health"] = history_rows(_resources(collection))
     json.dump(document, stream, ensure_ascii=False, indent=1)
     stream.write("\n")
 

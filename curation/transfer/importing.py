@@ -16,7 +16,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from curation.catalog import services
+from curation.checker.urlnorm import InvalidURL, normalize_url
 from curation.models import Collection, PublicationStatus, Resource, Topic
+from curation.transfer.history import history_records, restore_history
 from curation.transfer.planning import (
     Plan,
     Progress,
@@ -26,7 +28,7 @@ from curation.transfer.planning import (
     plan_topics,
     start_resources,
 )
-from curation.transfer.records import ParsedFile, Problem, ResourceRecord
+from curation.transfer.records import WARNING, HistoryRecord, ParsedFile, Problem, ResourceRecord
 from curation.transfer.report import ImportReport
 
 ON_DUPLICATE = ("skip", "update", "fail")
@@ -42,6 +44,7 @@ def import_catalogue(
     import_valid_rows: bool = False,
     user=None,
     progress: Progress | None = None,
+    with_history: bool = False,
 ) -> ImportReport:
     """Import what `parsed` holds; returns the report, never half a file.
 
@@ -49,18 +52,27 @@ def import_catalogue(
     "update" overwrites its fields with the file's, "fail" makes it an error naming the
     existing resource's id. Problems carry the file's line (and CSV column). With errors
     and without import_valid_rows nothing is written; a dry run writes nothing either way.
-    `progress(phase, done, total)` is told how far the import is.
+    `progress(phase, done, total)` is told how far the import is. with_history restores a
+    JSON backup's health history onto the resources the import creates (history.py).
     """
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
     report = ImportReport(format=parsed.format, dry_run=dry_run, on_duplicate=on_duplicate)
     report.problems = list(parsed.problems)
     run = _Run(parsed, report, on_duplicate=on_duplicate, user=user, valid_rows=import_valid_rows)
+    if parsed.history and not with_history:
+        report.problems.append(Problem(None, f"the health history of {len(parsed.history)} "
+                                       "resources is in the file but not imported (ask for it "
+                                       "with --with-history)", severity=WARNING))  # fmt: skip
     with transaction.atomic():
         try:
             run.topics()
+            if with_history:
+                run.start_history()
             run.resources(progress)
             run.collections()
+            if with_history:
+                run.history()
         except (ValidationError, services.DuplicateResource) as exc:
             report.problems.append(Problem(None, _message(exc)))
             run.broken = True
@@ -71,6 +83,13 @@ def import_catalogue(
     # In file order, file-wide problems first: the way a curator reads the file.
     report.problems.sort(key=lambda p: (p.line is not None, p.line or 0))
     return report
+
+
+def _normalized(url: str) -> str | None:
+    try:
+        return normalize_url(url)
+    except InvalidURL:
+        return None
 
 
 def _message(exc: Exception) -> str:
@@ -109,6 +128,10 @@ class _Run:
         self.known_topics: set[str] = set()
         self.created = 0
         self.new_ids: list[int] = []
+        # History entries by normalized URL, and which of them this import creates or finds.
+        self.history_wanted: dict[str, HistoryRecord] = {}
+        self.history_created: set[str] = set()
+        self.history_existing: dict[str, int] = {}
 
     def writing(self) -> bool:
         refused = bool(self.report.errors) and not self.options["valid_rows"]
@@ -144,6 +167,11 @@ class _Run:
         entries: list[tuple[Resource, list[Topic]]] = []
         dates: dict[int, datetime] = {}
         for item in planned:
+            if item.normalized in self.history_wanted:
+                if item.action == "create":
+                    self.history_created.add(item.normalized)
+                else:
+                    self.history_existing[item.normalized] = item.resource.pk
             if item.action == "create":
                 if item.added_at is not None:
                     dates[len(entries)] = item.added_at
@@ -158,6 +186,42 @@ class _Run:
             services.create_resources_in_bulk(entries, created_at=dates, queue_work=False)
             if self.created <= services.NEW_WORK_AT_ONCE:
                 self.new_ids += [resource.pk for resource, _ in entries]
+
+    def start_history(self) -> None:
+        for record in history_records(self.parsed.history, self.report.problems):
+            key = _normalized(record.url)
+            if key is None or key in self.history_wanted:
+                what = "is not a valid URL" if key is None else "has a history twice"
+                self.report.problems.append(Problem(None, f"{record.url[:200]} {what}",
+                                                    column=f"{record.where}.url"))  # fmt: skip
+                continue
+            self.history_wanted[key] = record
+
+    def history(self) -> None:
+        """Restore the history of the resources this import created; say why not for others."""
+        for key, record in self.history_wanted.items():
+            if key in self.history_existing:
+                message = (
+                    f"{record.url} was in the catalogue already (resource "
+                    f"#{self.history_existing[key]}): it keeps its own health history"
+                )
+                self.report.problems.append(
+                    Problem(None, message, column=record.where, severity=WARNING)
+                )
+            elif key not in self.history_created and hash(key) not in self.plan.seen:
+                self.report.problems.append(
+                    Problem(None, f"{record.url} is not among the file's resources",
+                            column=f"{record.where}.url")
+                )  # fmt: skip
+        created = [self.history_wanted[key] for key in self.history_created]
+        self.report.count(self.report.created, "check", sum(len(r.checks) for r in created))
+        self.report.count(
+            self.report.created, "transition", sum(len(r.transitions) for r in created)
+        )
+        if not self.writing() or not created:
+            return
+        resources = services.existing_by_normalized_url(self.history_created)
+        restore_history([(self.history_wanted[k], resources[k]) for k in self.history_created])
 
     def collections(self) -> None:
         plan_collections(self.parsed, self.plan, self.options["on_duplicate"], self.report)

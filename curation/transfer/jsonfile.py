@@ -3,8 +3,7 @@
 {"format": "syllabus-catalogue", "version": 1, "topics": [...], "resources": [...],
  "collections": [...], "health": [...]?}: topics with their parent and prerequisites by
 slug, resources with the API's fields, collections with sections and items by URL. Health
-history is written when asked for, as a record; it is not imported (history is the
-checker's, and a new instance checks for itself).
+history (history.py) is written when asked for, and imported when asked for.
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils.text import slugify
+
 from curation.transfer.fields import read_resource_cells
 from curation.transfer.limits import DEFAULT_LIMITS, FileRefused, Limits
 from curation.transfer.records import (
-    WARNING,
     CollectionRecord,
     ItemRecord,
     ParsedFile,
@@ -40,18 +40,22 @@ def _depth(document: Any, limit: int) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-def _load(text: str, limits: Limits) -> dict[str, Any]:
+def _decode(text: str, limits: Limits) -> Any:
     try:
         document = json.loads(text)
     except RecursionError:
         raise FileRefused("the JSON is nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         raise FileRefused(f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})") from None
+    _depth(document, limits.max_depth)
+    return document
+
+
+def _load(document: Any, limits: Limits) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise FileRefused(f'the JSON is not a Syllabus catalogue (no "format": "{FORMAT_NAME}")')
     if document.get("version") != VERSION:
         raise FileRefused(f"catalogue version {document.get('version')!r} is not {VERSION}")
-    _depth(document, limits.max_depth)
     total = sum(len(document.get(key) or []) for key in ("topics", "resources", "collections"))
     if total > limits.max_rows:
         raise FileRefused(f"the catalogue has more than {limits.max_rows:,} records")
@@ -72,8 +76,13 @@ def _list(document: dict, key: str, parsed: ParsedFile) -> list[dict]:
 
 
 def parse_json(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
-    """The catalogue in a JSON backup; a problem's column is the entry's path (resources[3])."""
-    document = _load(text, limits)
+    """The catalogue in a JSON backup, or linkding's bookmarks as its API lists them; a
+    problem's column is the entry's path (resources[3], results[3])."""
+    document = _decode(text, limits)
+    bookmarks = _linkding_bookmarks(document)
+    if bookmarks is not None:
+        return _parse_linkding(bookmarks, limits)
+    document = _load(document, limits)
     parsed = ParsedFile(format="json")
     for entry in _list(document, "topics", parsed):
         parsed.topics.append(
@@ -89,10 +98,10 @@ def parse_json(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
         parsed.resources.append(_resource(index, entry, parsed))
     for entry in _list(document, "collections", parsed):
         parsed.collections.append(_collection(entry))
-    if document.get("health"):
-        parsed.problem(
-            None, "health history is kept in the file but not imported", severity=WARNING
-        )
+    history = document.get("health") or []
+    if not isinstance(history, list):
+        raise FileRefused("'health' must be a list")
+    parsed.history = history
     return parsed
 
 
@@ -137,3 +146,64 @@ def _collection(entry: dict) -> CollectionRecord:
             if isinstance(section, dict)
         ],
     )
+
+
+# --- linkding ----------------------------------------------------------------------------------
+# linkding's REST API lists bookmarks as {"count", "next", "previous", "results": [...]}, each
+# {"url", "title", "description", "notes", "website_title", "website_description",
+# "tag_names", "date_added", "is_archived", "unread", "shared", ...}: what its users save
+# as a JSON export (one page, or the pages' "results" joined into one list).
+LINKDING_KEYS = frozenset({"url", "tag_names", "date_added"})
+TITLE_LENGTH = 300
+
+
+def _linkding_bookmarks(document: Any) -> list | None:
+    """The bookmarks if `document` is linkding's, else None."""
+    if isinstance(document, dict) and "format" not in document:
+        document = document.get("results")
+    if not isinstance(document, list) or not document:
+        return None
+    first = document[0]
+    return document if isinstance(first, dict) and set(first) >= LINKDING_KEYS else None
+
+
+def _parse_linkding(bookmarks: list, limits: Limits) -> ParsedFile:
+    if len(bookmarks) > limits.max_rows:
+        raise FileRefused(f"the file has more than {limits.max_rows:,} bookmarks")
+    parsed = ParsedFile(format="json (linkding)")
+    tags: dict[str, TopicRecord] = {}
+    for index, entry in enumerate(bookmarks):
+        where = f"results[{index}]"
+        if not isinstance(entry, dict):
+            parsed.problem(None, f"{where} is not an object", column=where)
+            continue
+        cells = {
+            "url": str(entry.get("url") or ""),
+            "title": str(entry.get("title") or entry.get("website_title") or "")[:TITLE_LENGTH],
+            "description": str(entry.get("description") or entry.get("website_description") or ""),
+            "curator_note": str(entry.get("notes") or ""),
+            "created_at": entry.get("date_added"),
+        }
+        topics = []
+        for tag in entry.get("tag_names") or []:
+            slug = slugify(str(tag))[:120]
+            if slug:
+                tags.setdefault(slug, TopicRecord(slug, str(tag)[:120], from_tag=True))
+                topics.append(slug)
+        fields, _, added_at, errors = read_resource_cells(cells)
+        columns = {name: f"{where}.{name}" for name in ("url", "title", "description")}
+        columns |= {"curator_note": f"{where}.notes", "added_at": f"{where}.date_added"}
+        for name, message in errors.items():
+            parsed.problem(None, f"{name}: {message}", column=columns.get(name, where))
+        parsed.resources.append(
+            ResourceRecord(
+                url=cells["url"],
+                fields=fields,
+                topics=topics,
+                added_at=added_at,
+                columns=columns,
+                invalid=bool(errors),
+            )
+        )
+    parsed.topics.extend(tags.values())
+    return parsed

@@ -33,6 +33,20 @@ DOCTYPE = "<!DOCTYPE NETSCAPE-Bookmark-file-1>"
 FOLDERS_AS = ("sections", "topics")
 ROOT_SECTION = "Bookmarks"
 FOLDER_JOIN = " / "
+# linkding writes a bookmark's notes after its description in <DD>, between these markers,
+# and marks archived bookmarks with a tag of its own (older versions: linkding:archived).
+LINKDING_NOTES = ("[linkding-notes]", "[/linkding-notes]")
+LINKDING_ARCHIVED_TAGS = frozenset({"linkding:bookmarks.archived", "linkding:archived"})
+
+
+def _linkding_notes(text: str) -> tuple[str, str]:
+    """(description, note) of a <DD>: linkding's description and notes when it has the
+    markers, else no description and the whole text as the note (what browsers mean)."""
+    opening, closing = LINKDING_NOTES
+    if opening not in text:
+        return "", text
+    description, _, notes = text.partition(opening)
+    return description.strip(), notes.partition(closing)[0].strip()
 
 
 @dataclass
@@ -183,11 +197,14 @@ class _Builder:
             )
             return
         title = " ".join("".join(bookmark.title).split())[:300]
-        note = "".join(bookmark.description).strip()
-        topics = [self._tag(tag, bookmark.line) for tag in bookmark.tags]
+        description, note = _linkding_notes("".join(bookmark.description).strip())
+        tags = [tag for tag in bookmark.tags if tag not in LINKDING_ARCHIVED_TAGS]
+        topics = [self._tag(tag, bookmark.line) for tag in tags]
         if self.folders_as == "topics" and path:
             topics.append(self._folder_topic(path, bookmark.line))
-        self._record(url, title, note, topics, bookmark)
+        record = self._record(url, title, note, topics, bookmark)
+        if description:
+            record.fields.setdefault("description", description)
         if self.folders_as == "sections":
             name = FOLDER_JOIN.join(path) or ROOT_SECTION
             section = self.sections.setdefault(

@@ -57,8 +57,12 @@ class Plan:
     # as planned): only these are kept, so that memory does not grow with the file.
     item_wanted: set[str] = field(default_factory=set)
     item_resources: dict[str, Resource] = field(default_factory=dict)
-    # Where each address was first seen in the file (a line, or a JSON path).
-    seen: dict[str, int | str] = field(default_factory=dict)
+    # Where each address was first seen in the file (a line, or a JSON path), keyed by the
+    # 64-bit hash of its normalized form rather than the form itself: the one thing that
+    # grows with the rows, about 100 bytes a row. Two addresses of one file share a hash
+    # with a chance of about n²/2⁶⁵ (one in a billion at 200,000 rows): the second would
+    # be reported as a duplicate of the first, and nothing imported until it is looked at.
+    seen: dict[int, int | str] = field(default_factory=dict)
     # id(ItemRecord) -> normalized URL, for the items whose resource will exist.
     item_keys: dict[int, str] = field(default_factory=dict)
     # Item addresses whose file row was refused with a problem: their items say nothing more.
@@ -205,18 +209,18 @@ def plan_resource_batch(
             keys.append(None)
             _cell(report, record, "url", f"bad URL {record.url[:200]!r}: {exc}")
     existing = services.existing_by_normalized_url(
-        key for key in keys if key and key not in plan.seen
+        key for key in keys if key and hash(key) not in plan.seen
     )
     planned: list[ResourcePlan] = []
     for record, key in zip(records, keys, strict=True):
         if key is None:
             continue
-        if key in plan.seen:
-            first = plan.seen[key]
+        first = plan.seen.get(hash(key))
+        if first is not None:
             where = f"line {first}" if isinstance(first, int) else first
             _cell(report, record, "url", f"duplicate inside the file: same address as {where}")
             continue
-        plan.seen[key] = record.line if record.line is not None else _where(record)
+        plan.seen[hash(key)] = record.line if record.line is not None else _where(record)
         one = None
         if not record.invalid:
             one = _plan_one(record, key, existing, on_duplicate, user, known_topics, report)

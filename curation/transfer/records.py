@@ -95,6 +95,17 @@ class TopicRecord:
 
 
 @dataclass
+class HistoryRecord:
+    """One resource's link-health history from a JSON backup, every value read and checked."""
+
+    url: str
+    state: dict[str, Any]
+    checks: list[dict[str, Any]]
+    transitions: list[dict[str, Any]]
+    where: str
+
+
+@dataclass
 class ParsedFile:
     """Everything a file holds, in file order, with the problems found while reading it."""
 
@@ -103,6 +114,9 @@ class ParsedFile:
     collections: list[CollectionRecord] = field(default_factory=list)
     topics: list[TopicRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # A JSON backup's "health" entries as written: read (history.history_records) only when
+    # the import asks for the history.
+    history: list[Any] = field(default_factory=list)
 
     def problem(self, line: int | None, message: str, **kwargs: Any) -> None:
         self.problems.append(Problem(line, message, **kwargs))

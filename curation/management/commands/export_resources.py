@@ -22,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--collection", help="Slug of one collection (required for Markdown).")
         parser.add_argument("-o", "--output", help="File to write (default: standard output).")
         parser.add_argument(
-            "--include-health", action="store_true", help="JSON: add each link's check history."
+            "--with-history",
+            "--include-health",
+            dest="with_history",
+            action="store_true",
+            help="JSON: add each resource's link-health history (health, checks, transitions).",
         )
 
     def handle(self, *args, **options):
@@ -36,16 +40,16 @@ class Command(BaseCommand):
             raise CommandError("--format markdown exports one collection: give --collection")
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8", newline="") as stream:
-                self._write(stream, fmt, collection, options["include_health"])
+                self._write(stream, fmt, collection, options["with_history"])
         else:
             # The wrapper's own stream: OutputWrapper.write would add a newline to each piece.
             self._write(
-                getattr(self.stdout, "_out", sys.stdout), fmt, collection, options["include_health"]
+                getattr(self.stdout, "_out", sys.stdout), fmt, collection, options["with_history"]
             )
 
-    def _write(self, stream, fmt: str, collection, include_health: bool) -> None:
+    def _write(self, stream, fmt: str, collection, with_history: bool) -> None:
         if fmt == "json":
-            write_json(stream, collection=collection, include_health=include_health)
+            write_json(stream, collection=collection, with_history=with_history)
         elif fmt == "csv":
             export_csv(stream, collection=collection)
         elif fmt == "markdown":

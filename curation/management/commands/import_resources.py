@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from curation.transfer.formats import FORMATS, parse_file
+from curation.transfer.formats import FORMATS, parse_file, parse_path
 from curation.transfer.importing import ON_DUPLICATE, import_catalogue
 from curation.transfer.limits import FileRefused, read_limited
 from curation.transfer.netscape import FOLDERS_AS
@@ -40,6 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Report, write nothing.")
         parser.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="skip")
         parser.add_argument(
+            "--with-history",
+            action="store_true",
+            help="JSON backup: restore the link-health history of the resources it creates.",
+        )
+        parser.add_argument(
             "--import-valid-rows",
             action="store_true",
             help="Import the rows without errors even when others have some.",
@@ -52,6 +57,7 @@ class Command(BaseCommand):
             on_duplicate=options["on_duplicate"],
             dry_run=options["dry_run"],
             import_valid_rows=options["import_valid_rows"],
+            with_history=options["with_history"],
             progress=self._progress_bar() if sys.stderr.isatty() else None,
         )
         for problem in report.problems:
@@ -65,27 +71,20 @@ class Command(BaseCommand):
             )
 
     def _parse(self, options: dict) -> tuple[str, ParsedFile]:
-        # The file's bytes are dropped once decoded: only the text is kept while importing.
-        data, name = self._read(options["file"])
-        try:
-            return name, parse_file(
-                data,
-                name=name,
-                format=options["format"],
-                collection=options["collection"],
-                folders_as=options["folders"],
-            )
-        except FileRefused as exc:
-            raise CommandError(f"{name}: {exc}; nothing was imported") from None
-
-    def _read(self, path: str) -> tuple[bytes, str]:
+        path = options["file"]
+        name = "stdin" if path == "-" else Path(path).name
+        chosen = {
+            "format": options["format"],
+            "collection": options["collection"],
+            "folders_as": options["folders"],
+        }
         try:
             if path == "-":
-                return read_limited(sys.stdin.buffer), "stdin"
-            with open(path, "rb") as handle:
-                return read_limited(handle), Path(path).name
+                return name, parse_file(read_limited(sys.stdin.buffer), name=name, **chosen)
+            # Read from disk as the import goes: a CSV is never held whole.
+            return name, parse_path(path, **chosen)
         except FileRefused as exc:
-            raise CommandError(f"{path}: {exc}; nothing was imported") from None
+            raise CommandError(f"{name}: {exc}; nothing was imported") from None
         except OSError as exc:
             raise CommandError(f"{path}: cannot read it ({exc.strerror})") from None
 
