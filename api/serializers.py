@@ -14,6 +14,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from curation.archive.selectors import add_archived_copies
 from curation.catalog.selectors import RESOURCE_ROW_FIELDS
 from curation.models import (
     Cost,
@@ -64,6 +65,10 @@ def resource_row(row: dict[str, Any], topics: list[str]) -> dict[str, Any]:
         "curator_note": row["curator_note"],
         "featured": row["featured"],
         "health": row["health"],
+        # The page's archived copy, if one was found (read by the views through
+        # curation.archive.selectors); `link` stays null for a broken link.
+        "archived_url": row.get("archived_url"),
+        "archived_at": row.get("archived_at"),
         "last_checked_at": row["last_checked_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -76,6 +81,7 @@ def resource_row(row: dict[str, Any], topics: list[str]) -> dict[str, Any]:
 def resource_detail(resource: Resource) -> dict[str, Any]:
     """The detail representation of one resource (topics prefetched or fetched here)."""
     row = {name: getattr(resource, name) for name in RESOURCE_ROW_FIELDS}
+    add_archived_copies([row])
     topics = sorted(topic.slug for topic in resource.topics.all())
     data = resource_row(row, topics)
     data.update(
@@ -83,6 +89,7 @@ def resource_detail(resource: Resource) -> dict[str, Any]:
         health_changed_at=resource.health_changed_at,
         metadata=resource.fetched_metadata or {},
         metadata_fetched_at=resource.metadata_fetched_at,
+        last_reviewed_at=resource.last_reviewed_at,
         created_by=resource.created_by.get_username() if resource.created_by_id else None,
     )
     return data
@@ -128,6 +135,16 @@ class ResourceSerializer(serializers.Serializer):
     curator_note = serializers.CharField(allow_blank=True)
     featured = serializers.BooleanField()
     health = serializers.ChoiceField(choices=HealthState.choices)
+    archived_url = serializers.URLField(
+        allow_null=True,
+        help_text="An archived copy of the page (a web archive's memento), shown beside a "
+        "failing link's health; null when none was looked up.",
+    )
+    archived_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the archive captured that copy; null for an unverified, constructed "
+        "address (or no copy).",
+    )
     last_checked_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -143,6 +160,10 @@ class ResourceDetailSerializer(ResourceSerializer):
     health_changed_at = serializers.DateTimeField(allow_null=True)
     metadata = serializers.DictField(help_text="Metadata fetched from the page, by field.")
     metadata_fetched_at = serializers.DateTimeField(allow_null=True)
+    last_reviewed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When a curator last confirmed it is still worth recommending; null if never.",
+    )
     created_by = serializers.CharField(allow_null=True)
 
 

@@ -27,6 +27,11 @@ from api.pagination import Ordering
 from api.permissions import AUTHENTICATION, can_see_unpublished
 from api.schema import ApiAutoSchema
 from curation import enqueue
+from curation.archive.selectors import (
+    ARCHIVED_COLUMNS,
+    add_archived_copies,
+    archived_copy_annotations,
+)
 from curation.catalog import recommend, selectors, services
 from curation.models import Collection, Difficulty, Resource, Topic
 
@@ -110,6 +115,9 @@ class ResourceViewSet(jsonld.JsonLdDetailMixin, ApiViewSet):
         if ordering.field == "search_rank":
             columns = (*columns, "search_rank")
         self.pagination_ordering = ordering
+        # Each row's archived copy comes in the same query (the list's query count is budgeted).
+        readable = readable.annotate(**archived_copy_annotations())
+        columns = (*columns, *ARCHIVED_COLUMNS)
         rows = self.paginate_queryset(query.apply(readable).values(*columns))
         if not rows:
             query.check_empty_page()
@@ -364,6 +372,8 @@ class CollectionViewSet(jsonld.JsonLdDetailMixin, ApiViewSet):
         )
         resource_ids = [i["resource"]["id"] for sec in sections for i in sec["items"]]
         topics = selectors.topic_slugs_for(resource_ids)
+        # A broken item carries its archived copy beside its health (its `link` stays null).
+        add_archived_copies([i["resource"] for sec in sections for i in sec["items"]])
         for section in sections:
             for item in section["items"]:
                 row = item["resource"]
@@ -441,6 +451,7 @@ class RecommendationView(HttpBehaviourMixin, APIView):
         if found is None:
             raise ValidationError({"topic": [w.unknown_topics_message([params["topic"]])]})
         topics = selectors.topic_slugs_for([r.resource["id"] for r in found])
+        add_archived_copies([r.resource for r in found])
         results = [
             {"resource": s.resource_row(r.resource, topics[r.resource["id"]]), "reasons": r.reasons}
             for r in found

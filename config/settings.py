@@ -24,6 +24,7 @@ from config.env import (
     env_url,
 )
 from curation.checker.config import ENVIRONMENT as LINKCHECK_VARIABLES
+from curation.checker.config import parse_allowed_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SYLLABUS_VAR_DIR", str(BASE_DIR / "var")))
@@ -365,3 +366,92 @@ REPORT_TOP_DOMAINS = env_int("REPORT_TOP_DOMAINS", 10, minimum=1)
 REPORT_TOP_COLLECTIONS = env_int("REPORT_TOP_COLLECTIONS", 20, minimum=1)
 # Days of history in the health-over-time chart.
 REPORT_HISTORY_DAYS = env_int("REPORT_HISTORY_DAYS", 28, minimum=2)
+
+# --- Import (issue 18) ------------------------------------------------------------------------
+# An API upload larger than this (bytes) is imported by a worker: 202 and a status URL.
+IMPORT_INLINE_MAX_BYTES = env_int("IMPORT_INLINE_MAX_BYTES", 1024 * 1024, minimum=0)
+# An admin import preview not confirmed within this many minutes is deleted.
+IMPORT_PREVIEW_TTL_MINUTES = env_int("IMPORT_PREVIEW_TTL_MINUTES", 60, minimum=1)
+
+# --- Freshness (issue 20) ---------------------------------------------------------------------
+# A published resource on no published list needs a curator's fresh look after this many days
+# without one (a listed resource follows the shortest review period of its lists).
+FRESHNESS_REVIEW_DAYS = env_int("FRESHNESS_REVIEW_DAYS", 365, minimum=1)
+
+# --- Webhooks (issue 19) ----------------------------------------------------------------------
+# Hosts webhook deliveries may reach although private (as LINKCHECK_ALLOWED_INTERNAL_HOSTS,
+# which applies too): comma-separated "host" or "host:port".
+WEBHOOK_ALLOWED_HOSTS = env_parse("WEBHOOK_ALLOWED_HOSTS", frozenset(), parse_allowed_hosts)
+# Total time one delivery attempt may take (connect, send, read the answer), in seconds.
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0, minimum=0.5)
+
+
+def _seconds_list(text: str) -> list[int]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not all(v.isascii() and v.isdigit() for v in values):
+        raise ValueError("must be comma-separated whole seconds")
+    return [int(v) for v in values]
+
+
+# Seconds before each retry after a failed attempt (timeouts, 5xx, 429): about a day in all.
+WEBHOOK_RETRY_DELAYS = env_parse(
+    "WEBHOOK_RETRY_DELAYS", [5, 300, 1800, 7200, 18000, 36000, 36000], _seconds_list
+)
+# An endpoint is disabled after this many failed deliveries in a row, or when it has been
+# failing for longer than WEBHOOK_DISABLE_AFTER_HOURS.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
+WEBHOOK_DISABLE_AFTER_HOURS = env_float("WEBHOOK_DISABLE_AFTER_HOURS", 24.0, minimum=0.0)
+# How often beat sweeps for pending deliveries whose message was lost or whose retry is due.
+WEBHOOK_SWEEP_EVERY_SECONDS = env_int("WEBHOOK_SWEEP_EVERY_SECONDS", 60, minimum=5)
+
+# --- Archived copies (issue 19) ---------------------------------------------------------------
+# Look up an archived copy of a page when its link turns suspect, broken or moved.
+ARCHIVE_LOOKUP = env_bool("ARCHIVE_LOOKUP", True)
+ARCHIVE_FIELDS = ("timegate", "timemap", "availability", "web", "save")
+# The archives asked, in order (JSON list). Each has a name and any of: timegate, timemap and
+# web (prefixes the page's address is appended to), availability (the endpoint taking
+# ?url=&timestamp=), save (a prefix, for ARCHIVE_SAVE_ON_CREATE).
+DEFAULT_ARCHIVES = [
+    {
+        "name": "Internet Archive",
+        "timegate": "https://web.archive.org/web/",
+        "timemap": "https://web.archive.org/web/timemap/link/",
+        "availability": "https://archive.org/wayback/available",
+        "web": "https://web.archive.org/web/",
+        "save": "https://web.archive.org/save/",
+    }
+]
+
+
+def _parse_archives(text: str) -> list[dict[str, str]]:
+    import json
+
+    try:
+        entries = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"must be a JSON list of archives: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError("must be a JSON list of archives")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f"archive {index} must be an object with a name")
+        unknown = set(entry) - {"name", *ARCHIVE_FIELDS}
+        if unknown:
+            raise ValueError(f"archive {index} has unknown keys {sorted(unknown)}")
+        for key in ARCHIVE_FIELDS:
+            value = entry.get(key, "")
+            text = value if isinstance(value, str) else "-"
+            if text and not text.startswith(("http://", "https://")):
+                raise ValueError(f"archive {index} {key} must be an http(s) address")
+    return entries
+
+
+ARCHIVES = env_parse("ARCHIVES", DEFAULT_ARCHIVES, _parse_archives)
+# How long a lookup's answer (a copy, or "none here") is kept in the cache, in hours.
+ARCHIVE_CACHE_HOURS = env_float("ARCHIVE_CACHE_HOURS", 24.0, minimum=0.01)
+# Retries of a lookup an archive answered 429/503 (each after its Retry-After, or a backoff);
+# after the last one the constructed, unverified address is recorded.
+ARCHIVE_LOOKUP_MAX_RETRIES = env_int("ARCHIVE_LOOKUP_MAX_RETRIES", 6, minimum=0)
+# Ask the archive to capture each resource when it is added, at most this many a day.
+ARCHIVE_SAVE_ON_CREATE = env_bool("ARCHIVE_SAVE_ON_CREATE", False)
+ARCHIVE_SAVE_DAILY_CAP = env_int("ARCHIVE_SAVE_DAILY_CAP", 100, minimum=0)

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from curation.models import CheckSource, Resource
+from curation.models import CheckSource, HealthState, HealthTransition, Resource
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,14 @@ DISPATCH_DUE_CHECKS = "curation.dispatch_due_checks"
 DISPATCH_DUE_METADATA = "curation.dispatch_due_metadata"
 PRUNE_CHECKS = "curation.prune_checks"
 GENERATE_LINK_REPORT = "curation.generate_link_report"
+RUN_IMPORT_JOB = "curation.run_import_job"
+SWEEP_IMPORT_JOBS = "curation.sweep_import_jobs"
+DELIVER_WEBHOOK = "curation.deliver_webhook"
+SWEEP_WEBHOOK_DELIVERIES = "curation.sweep_webhook_deliveries"
+LOOK_UP_ARCHIVED_COPY = "curation.look_up_archived_copy"
+CAPTURE_IN_ARCHIVE = "curation.capture_in_archive"
+# The health changes worth an archived copy: the link fails, or its page is elsewhere now.
+ARCHIVE_LOOKUP_STATES = frozenset({HealthState.SUSPECT, HealthState.BROKEN, HealthState.MOVED})
 
 
 def new_token() -> str:
@@ -85,6 +93,23 @@ def enqueue_new_address_work(resource_id: int) -> None:
         CHECK_RESOURCES, items=items, dispatched_at=dispatched_at, source=CheckSource.SCHEDULED
     )
     send_on_commit(REFRESH_METADATA, resource_id=resource_id)
+
+
+def enqueue_archive_lookups(transitions: Iterable[HealthTransition]) -> None:
+    """For each transition to suspect, broken or moved, look up the resource's archived copy,
+    once, after the recording transaction commits (never a request inside it). Off with
+    ARCHIVE_LOOKUP."""
+    if not settings.ARCHIVE_LOOKUP:
+        return
+    for transition in transitions:
+        if transition.to_state in ARCHIVE_LOOKUP_STATES:
+            send_on_commit(LOOK_UP_ARCHIVED_COPY, transition_id=transition.pk)
+
+
+def enqueue_archive_capture(resource_id: int) -> None:
+    """A resource was added: ask the archive to capture it, if ARCHIVE_SAVE_ON_CREATE is on."""
+    if settings.ARCHIVE_SAVE_ON_CREATE:
+        send_on_commit(CAPTURE_IN_ARCHIVE, resource_id=resource_id)
 
 
 def _existing(resource_ids: Iterable[int]) -> list[int]:

@@ -17,6 +17,7 @@ from curation import enqueue
 
 DAY = 24 * 3600
 REPORT_SCHEDULE_NAME = "Weekly link-health report"
+IMPORT_SWEEP_EVERY_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,30 @@ def default_schedules() -> list[DefaultSchedule]:
             ),
         ),
         DefaultSchedule(
+            name="Sweep webhook deliveries",
+            task=enqueue.SWEEP_WEBHOOK_DELIVERIES,
+            every_seconds=settings.WEBHOOK_SWEEP_EVERY_SECONDS,
+            description=(
+                "Sends again the webhook deliveries still pending: a retry that is due, or "
+                "one whose worker died mid-delivery (at-least-once delivery)."
+            ),
+        ),
+        DefaultSchedule(
             name=REPORT_SCHEDULE_NAME,
             task=enqueue.GENERATE_LINK_REPORT,
             crontab=settings.REPORT_SCHEDULE_CRONTAB,
             description=(
                 "Generates the link-health report for the period that ended and emails it to "
                 "the Curators group. Edit freely: it is never overwritten."
+            ),
+        ),
+        DefaultSchedule(
+            name="Sweep import jobs",
+            task=enqueue.SWEEP_IMPORT_JOBS,
+            every_seconds=IMPORT_SWEEP_EVERY_SECONDS,
+            description=(
+                "Deletes import previews nobody confirmed in time, and sends again the "
+                "background imports whose message was lost or whose worker died."
             ),
         ),
     ]

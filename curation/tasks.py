@@ -18,11 +18,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from curation import enqueue
+from curation.archive import services as archive
+from curation.archive.lookup import ArchiveBusy
 from curation.health import checking, dispatch, retention
 from curation.metadata import services as metadata
 from curation.models import CheckSource
 from curation.reports.delivery import generate_and_deliver
 from curation.reports.periods import period_ending_at
+from curation.transfer import jobs as import_jobs
+from curation.webhooks import delivery as webhook_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -122,3 +126,71 @@ def generate_link_report_task(
         delivery.sent if delivery else 0,
     )
     return generation.report.pk
+
+
+# A webhook retry due sooner than this is sent with a countdown; a later one is left to the
+# sweep (countdowns must stay well below the broker's visibility timeout, FIELD-NOTES).
+WEBHOOK_COUNTDOWN_MAX = 300
+
+
+@shared_task(name=enqueue.DELIVER_WEBHOOK, **DB_RETRY)
+def deliver_webhook_task(delivery_id: int) -> str:
+    """Make one attempt of a webhook delivery; schedule a near retry, leave later ones to the
+    sweep. A redelivered message finds the delivery claimed or done and does nothing."""
+    outcome = webhook_delivery.deliver(delivery_id)
+    countdown_max = min(WEBHOOK_COUNTDOWN_MAX, settings.CELERY_VISIBILITY_TIMEOUT // 2)
+    if outcome.retry_in is not None and outcome.retry_in <= countdown_max:
+        deliver_webhook_task.apply_async(
+            kwargs={"delivery_id": delivery_id}, countdown=outcome.retry_in
+        )
+    return outcome.status
+
+
+@shared_task(name=enqueue.SWEEP_WEBHOOK_DELIVERIES, **DB_RETRY)
+def sweep_webhook_deliveries_task() -> int:
+    """Run by beat: send again the pending deliveries whose worker died or whose retry is due."""
+    return webhook_delivery.sweep_deliveries()
+
+
+@shared_task(name=enqueue.LOOK_UP_ARCHIVED_COPY, bind=True, **DB_RETRY)
+def look_up_archived_copy_task(self, transition_id: int) -> int | None:
+    """Look up the archived copy for one health transition. An archive that answers 429 or
+    503 is asked again later (its Retry-After honoured); the last attempt records the
+    constructed address instead, so the lookup is never lost."""
+    limit = settings.ARCHIVE_LOOKUP_MAX_RETRIES
+    final = self.request.retries >= limit
+    try:
+        snapshot = archive.look_up_archived_copy(transition_id, final_attempt=final)
+    except ArchiveBusy as exc:
+        countdown = archive.retry_countdown(self.request.retries, exc.retry_after)
+        logger.info(
+            "archive busy for transition %s, retry in %.0f s: %s", transition_id, countdown, exc
+        )
+        raise self.retry(exc=exc, countdown=countdown, max_retries=limit) from exc
+    return snapshot.pk if snapshot is not None else None
+
+
+@shared_task(name=enqueue.CAPTURE_IN_ARCHIVE, bind=True, **DB_RETRY)
+def capture_in_archive_task(self, resource_id: int) -> bool:
+    """ARCHIVE_SAVE_ON_CREATE: ask the archive to capture a newly added resource's page."""
+    try:
+        return archive.capture_in_archive(resource_id)
+    except ArchiveBusy as exc:
+        if self.request.retries >= settings.ARCHIVE_LOOKUP_MAX_RETRIES:
+            logger.warning("archive capture of resource %s given up: %s", resource_id, exc)
+            return False
+        countdown = archive.retry_countdown(self.request.retries, exc.retry_after)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name=enqueue.RUN_IMPORT_JOB, **DB_RETRY)
+def run_import_job_task(job_id: str) -> str | None:
+    """Run a queued import (the API's large files); a job taken, finished or gone is left."""
+    job = import_jobs.run_import_job(job_id)
+    return job.status if job is not None else None
+
+
+@shared_task(name=enqueue.SWEEP_IMPORT_JOBS, **DB_RETRY)
+def sweep_import_jobs_task() -> dict[str, int]:
+    """Run by beat: delete expired import previews, send lost or orphaned import jobs again."""
+    return import_jobs.sweep_import_jobs()

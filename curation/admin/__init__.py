@@ -16,6 +16,7 @@ from curation.admin import (
     resources,
     topics,
     transfer,
+    webhooks,
 )
 
 admin.site.site_header = "Syllabus curation"
@@ -31,4 +32,5 @@ __all__ = [
     "resources",
     "topics",
     "transfer",
+    "webhooks",
 ]

@@ -104,6 +104,7 @@ class CollectionAdmin(nested_admin.NestedModelAdmin):
         "author",
         "author_name",
         "published_on",
+        "review_period_days",
         "intro",
         "outline",
     ]

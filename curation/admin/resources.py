@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from curation import enqueue
+from curation.admin.archive import ArchiveAdminMixin
 from curation.admin.display import time_field
+from curation.admin.freshness import FreshnessAdminMixin
 from curation.admin.health import HealthAdminMixin
 from curation.admin.metadata import MetadataAdminMixin, MetadataSuggestionInline
 from curation.catalog import services
@@ -70,7 +72,9 @@ class LinkCheckInline(admin.TabularInline):
 
 
 @admin.register(Resource)
-class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
+class ResourceAdmin(
+    ArchiveAdminMixin, FreshnessAdminMixin, HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin
+):
     form = ResourceAdminForm
     list_display = [
         "title", "kind", "difficulty", "topic_list", "health_shown", "last_checked_at_shown",
@@ -135,16 +139,23 @@ class ResourceAdmin(HealthAdminMixin, MetadataAdminMixin, admin.ModelAdmin):
         return (
             *self.readonly_fields_base,
             *self.health_readonly_fields(request, obj),
+            *self.archive_readonly_fields(request, obj),
             *self.metadata_readonly_fields,
+            *self.freshness_readonly_fields(request, obj),
         )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
             health = list(self.health_readonly_fields(request, obj))
+            # The archived copy belongs with the evidence: it is what to do about a dead link.
+            health += self.archive_readonly_fields(request, obj)
             fieldsets.append(("Health evidence", {"fields": health}))
         if obj is not None and self.metadata_readonly_fields:
             fieldsets.append(("Page metadata", {"fields": list(self.metadata_readonly_fields)}))
+        if obj is not None:
+            fields = list(self.freshness_readonly_fields(request, obj))
+            fieldsets.append(("Freshness", {"fields": fields}))
         return fieldsets
 
     health_changed_at_shown = time_field("health_changed_at", "health changed at")

@@ -25,6 +25,7 @@ from curation.models import (
     Resource,
     Topic,
 )
+from curation.webhooks import events as webhook_events
 
 
 class DuplicateResource(Exception):
@@ -87,6 +88,8 @@ def create_resource(*, created_by=None, topics: Iterable[Topic] = (), **fields: 
     resource.topics.set(topics)
     # Checked and described without anyone asking, once the row is committed.
     enqueue.enqueue_new_address_work(resource.pk)
+    enqueue.enqueue_archive_capture(resource.pk)
+    webhook_events.emit_resource_created(resource)
     return resource
 
 
@@ -99,6 +102,7 @@ def update_resource(
     if unknown:
         raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
     url_changed = "url" in fields and fields["url"] != resource.url
+    changed = [name for name, value in fields.items() if getattr(resource, name) != value]
     for name, value in fields.items():
         setattr(resource, name, value)
     if url_changed:
@@ -118,9 +122,14 @@ def update_resource(
             raise
         raise DuplicateResource(existing) from None
     if topics is not None:
+        topics = list(topics)
+        before = set(resource.topics.values_list("pk", flat=True))
         resource.topics.set(topics)
+        if before != {t.pk for t in topics}:
+            changed.append("topics")
     if url_changed:
         enqueue.enqueue_new_address_work(resource.pk)
+    webhook_events.emit_resource_updated(resource, changed)
     return resource
 
 
@@ -128,24 +137,31 @@ def set_resources_status(resource_ids: Iterable[int], *, status: str) -> int:
     """Publish, unpublish or archive many resources at once; returns how many changed."""
     if status not in PublicationStatus.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
-    return (
-        Resource.objects.filter(pk__in=list(resource_ids))
-        .exclude(status=status)
-        .update(status=status, updated_at=timezone.now())
-    )
+    return _set_many(resource_ids, "status", status)
 
 
 def set_resources_difficulty(resource_ids: Iterable[int], *, difficulty: int) -> int:
-    return (
-        Resource.objects.filter(pk__in=list(resource_ids))
-        .exclude(difficulty=difficulty)
-        .update(difficulty=difficulty, updated_at=timezone.now())
-    )
+    return _set_many(resource_ids, "difficulty", difficulty)
+
+
+@transaction.atomic
+def _set_many(resource_ids: Iterable[int], field: str, value: Any) -> int:
+    query = Resource.objects.filter(pk__in=list(resource_ids)).exclude(**{field: value})
+    ids = list(query.values_list("pk", flat=True))
+    changed = query.filter(pk__in=ids).update(**{field: value, "updated_at": timezone.now()})
+    webhook_events.emit_resources_updated(Resource.objects.filter(pk__in=ids), [field])
+    return changed
 
 
 def archive_resource(resource: Resource) -> Resource:
+    """Set a resource's status to archived (a `resource.updated` event, not `resource.archived`,
+    which is about an archived copy of its page)."""
+    was = resource.status
     resource.status = PublicationStatus.ARCHIVED
-    resource.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        resource.save(update_fields=["status", "updated_at"])
+        if was != resource.status:
+            webhook_events.emit_resource_updated(resource, ["status"])
     return resource
 
 
@@ -179,9 +195,24 @@ def reorder_section_items(section: CollectionSection, *, item_ids: list[int]) ->
 
 
 def publish_collection(collection: Collection) -> Collection:
+    was = _stored_status(collection)
     collection.status = PublicationStatus.PUBLISHED
-    collection.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        collection.save(update_fields=["status", "updated_at"])
+        _emit_if_published(collection, was)
     return collection
+
+
+def _stored_status(collection: Collection) -> str | None:
+    if collection.pk is None:
+        return None
+    return Collection.objects.filter(pk=collection.pk).values_list("status", flat=True).first()
+
+
+def _emit_if_published(collection: Collection, was: str | None) -> None:
+    """`collection.published` when a collection becomes published (not on every save)."""
+    if collection.status == PublicationStatus.PUBLISHED and was != PublicationStatus.PUBLISHED:
+        webhook_events.emit_collection_published(collection)
 
 
 def archive_collection(collection: Collection) -> Collection:
@@ -234,7 +265,9 @@ def save_collection(
         if errors:
             raise ValidationError(errors)
     collection.full_clean()
+    was = _stored_status(collection)
     collection.save()
+    _emit_if_published(collection, was)
     if sections is None:
         return collection
     collection.sections.all().delete()
@@ -343,6 +376,7 @@ def create_resources_in_bulk(
         Resource.objects.bulk_update(dated, ["created_at"], batch_size=BULK_BATCH_SIZE)
     if queue_work is None and len(resources) <= NEW_WORK_AT_ONCE:
         queue_first_work([resource.pk for resource in resources])
+    webhook_events.emit_resources_created(resources)
     return resources
 
 
@@ -350,3 +384,4 @@ def queue_first_work(resource_ids: Iterable[int]) -> None:
     """Queue new resources' first check and metadata fetch after commit, as create_resource does."""
     for resource_id in resource_ids:
         enqueue.enqueue_new_address_work(resource_id)
+        enqueue.enqueue_archive_capture(resource_id)

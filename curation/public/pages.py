@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.serializers import resource_row
+from curation.archive.selectors import add_archived_copies
 from curation.catalog import recommend, selectors
 from curation.models import Collection, Difficulty
 
@@ -30,6 +31,7 @@ HEALTH_LABELS = {
 def rows_with_topics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """API rows (`resource_row`) for `.values(*RESOURCE_ROW_FIELDS)` rows, topics in one query."""
     topics = selectors.topic_slugs_for([row["id"] for row in rows])
+    add_archived_copies(rows)
     return [resource_row(row, topics[row["id"]]) for row in rows]
 
 
@@ -113,6 +115,7 @@ def resource(pk: int) -> dict[str, Any] | None:
     if found is None:
         return None
     row = {name: getattr(found, name) for name in selectors.RESOURCE_ROW_FIELDS}
+    add_archived_copies([row])
     data = resource_row(row, sorted(t.slug for t in found.topics.all()))
     data["topic_rows"] = sorted(
         ({"slug": t.slug, "name": t.name} for t in found.topics.all()), key=lambda t: t["name"]

@@ -25,10 +25,11 @@ from curation.models import (
     PublicationStatus,
     ReportStatus,
 )
-from curation.reports import aggregates, sections
+from curation.reports import aggregates, attention, sections
 from curation.reports.aggregates import STATE_ORDER
 from curation.reports.periods import Period, is_scheduled
 from curation.reports.sections import iso, live_resources
+from curation.webhooks.selectors import disabled_endpoints_section
 
 REPORT_FORMAT_VERSION = 1
 # How many recent reports to look through for the previous scheduled one: on-demand reports
@@ -202,7 +203,13 @@ def build_report_data(
         "collections": aggregates.collections(settings.REPORT_TOP_COLLECTIONS),
         "checks": aggregates.checks(period),
         "incidents": aggregates.incidents(period),
+        "problem_reports": attention.problem_reports(period, limit),
+        "needs_review": attention.needs_review(now, limit),
         "history": health_history(totals, until=period.end, days=settings.REPORT_HISTORY_DAYS),
     }
     data["changed"], data["summary"] = summary(data, period)
+    # Endpoints the system disabled after repeated failures: their owners read it here.
+    data["webhooks"] = disabled_endpoints_section(period.start)
+    if data["webhooks"]["disabled_in_period"]:
+        data["changed"] = True
     return data

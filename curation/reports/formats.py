@@ -102,7 +102,8 @@ def _newly_broken_rows(data: dict[str, Any]) -> Iterator[Row]:
             "status_code": item["last_status_code"],
             "outcome": item["last_outcome"],
             "rule": item["rule"],
-            "detail": f"first failure {item['first_failure_at'] or '-'}; recent: {outcomes}",
+            "detail": f"first failure {item['first_failure_at'] or '-'}; recent: {outcomes}"
+            + (f"; archived copy {item['archived_url']}" if item.get("archived_url") else ""),
         }
 
 
@@ -175,6 +176,23 @@ def _checker_rows(data: dict[str, Any]) -> Iterator[Row]:
         }
 
 
+def _learner_and_review_rows(data: dict[str, Any]) -> Iterator[Row]:
+    for item in _items(data, "problem_reports"):
+        kinds = ", ".join(f"{n} {kind}" for kind, n in item["kinds"].items())
+        yield {
+            **_resource("problem_reports", item),
+            "count": item["count"],
+            "date": item["latest_at"],
+            "detail": kinds,
+        }
+    for item in _items(data, "needs_review"):
+        yield {
+            **_resource("needs_review", item),
+            "date": item["review_due_at"],
+            "detail": "; ".join(item["reasons"]),
+        }
+
+
 CSV_SECTIONS = (
     _summary_rows,
     _newly_broken_rows,
@@ -182,6 +200,7 @@ CSV_SECTIONS = (
     _standing_rows,
     _domain_and_list_rows,
     _checker_rows,
+    _learner_and_review_rows,
 )
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from curation.models import LinkReport, ReportStatus
 from curation.reports.build import build_report_data
 from curation.reports.periods import Period, current_period
+from curation.webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,13 @@ def generate_link_report(
         raise
     # Conditional on our claim: a worker that lost its claim (it took longer than the
     # timeout and someone took over) must not overwrite the other's result.
-    saved = LinkReport.objects.filter(
-        pk=report.pk, status=ReportStatus.CLAIMED, claimed_at=claimed_at
-    ).update(status=ReportStatus.READY, data=data, generated_at=timezone.now(), error="")
-    report.refresh_from_db()
+    with transaction.atomic():
+        saved = LinkReport.objects.filter(
+            pk=report.pk, status=ReportStatus.CLAIMED, claimed_at=claimed_at
+        ).update(status=ReportStatus.READY, data=data, generated_at=timezone.now(), error="")
+        report.refresh_from_db()
+        if saved == 1:
+            webhook_events.emit_report_generated(report)
     if saved != 1:
         logger.warning("link report %s was taken over while generating; kept theirs", report.pk)
         return GenerationResult(report=report, created=False)

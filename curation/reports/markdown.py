@@ -87,7 +87,17 @@ def _broken_line(item: Data) -> str:
         f"rule {md_escape(item['rule'] or '-')}"
         f"; on {item['published_lists']} published lists; now {item['current_health']}"
         + (f". Recent checks: {md_escape(evidence)}" if evidence else "")
+        + _archived_copy(item)
     )
+
+
+def _archived_copy(item: Data) -> str:
+    url = item.get("archived_url")
+    if not url:
+        return ""
+    when = item.get("archived_at")
+    captured = f"captured {short_date(when)}" if when else "unverified address"
+    return f". Archived copy: {md_link(captured, url)}"
 
 
 def _newly_broken(data: Data) -> list[str]:
@@ -192,7 +202,52 @@ def _checker(data: Data) -> list[str]:
     return lines
 
 
-SECTIONS = (_totals, _newly_broken, _recovered, _moved, _standing, _domains, _collections, _checker)
+def _webhooks(data: Data) -> list[str]:
+    """Shown only when an endpoint is disabled (reports from before webhooks lack the key)."""
+    hooks = data.get("webhooks") or {}
+    if not hooks.get("total"):
+        return []
+    lines = _heading(f"Disabled webhook endpoints ({hooks['total']})")
+    for item in hooks.get("items", []):
+        owner = f" (owner {md_escape(item['owner'])})" if item["owner"] else ""
+        lines.append(
+            f"- {md_escape(item['url'])}{owner}: disabled {short_date(item['disabled_at'])}, "
+            f"{md_escape(item['reason'])}. Re-enable it in the admin once it answers again."
+        )
+    return lines
+
+
+def _learners_and_freshness(data: Data) -> list[str]:
+    """Open problem reports of the period, by resource; resources that need review. Reports
+    from before these sections lack the keys and show nothing of them."""
+    lines: list[str] = []
+    if "problem_reports" in data:
+        part = data["problem_reports"]
+        lines += _heading(
+            f"Open problem reports from learners ({part['total_reports']} on {part['total']} "
+            "resources)"
+        )
+        for item in part["items"]:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in item["kinds"].items())
+            lines.append(
+                f"- {md_link(item['title'], item['url'])}: {item['count']} ({md_escape(kinds)}), "
+                f"latest {short_date(item['latest_at'])}; now {item['current_health']}"
+            )
+        lines += _more(part)
+    if "needs_review" in data:
+        part = data["needs_review"]
+        lines += _heading(f"Needs review ({part['total']})")
+        for item in part["items"]:
+            reasons = md_escape("; ".join(item["reasons"]))
+            lines.append(f"- {md_link(item['title'], item['url'])}: {reasons}")
+        lines += _more(part)
+    return lines
+
+
+SECTIONS = (
+    _totals, _newly_broken, _recovered, _moved, _standing, _domains, _collections, _checker,
+    _webhooks, _learners_and_freshness,
+)  # fmt: skip
 
 
 def render_markdown(report: LinkReport) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from curation.archive.selectors import archived_copies
 from curation.models import (
     CollectionItem,
     HealthState,
@@ -157,11 +158,15 @@ def newly_broken(period: Period, limit: int) -> dict[str, Any]:
     ids = list(transitions)
     lists = published_list_counts(ids)
     evidence = _evidence(ids, period.end)
+    copies = archived_copies(ids)
     items = [
         {
             **_broken_item(transition),
             "published_lists": lists.get(resource_id, 0),
             "evidence": evidence.get(resource_id, []),
+            # The page's archived copy, so the curator can act from the email (None: none).
+            "archived_url": copies.get(resource_id, {}).get("archived_url"),
+            "archived_at": iso(copies.get(resource_id, {}).get("archived_at")),
         }
         for resource_id, transition in transitions.items()
     ]
