@@ -18,7 +18,7 @@ def test_a_worker_checks_an_enqueued_resource_and_the_result_is_in_the_database(
     cluster.send("curation.check_resources", items=[[resource.pk, "e2e-token"]])
     check = wait_for(
         lambda: LinkCheck.objects.filter(resource=resource).first(),
-        timeout=60,
+        timeout=180,
         what="the worker to record the check",
     )
     resource = Resource.objects.get(pk=resource.pk)
@@ -35,7 +35,7 @@ def test_the_dispatcher_task_on_a_worker_checks_everything_due(cluster, site):
     cluster.send("curation.dispatch_due_checks")
     wait_for(
         lambda: LinkCheck.objects.filter(resource__in=due).count() == 5,
-        timeout=60,
+        timeout=180,
         what="five scheduled checks",
     )
     assert set(LinkCheck.objects.values_list("source", flat=True)) == {"scheduled"}
