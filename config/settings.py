@@ -403,6 +403,8 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, mi
 WEBHOOK_DISABLE_AFTER_HOURS = env_float("WEBHOOK_DISABLE_AFTER_HOURS", 24.0, minimum=0.0)
 # How often beat sweeps for pending deliveries whose message was lost or whose retry is due.
 WEBHOOK_SWEEP_EVERY_SECONDS = env_int("WEBHOOK_SWEEP_EVERY_SECONDS", 60, minimum=5)
+# Finished (delivered or failed) deliveries and their attempts are pruned after this many days.
+WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30, minimum=1)
 
 # --- Archived copies (issue 19) ---------------------------------------------------------------
 # Look up an archived copy of a page when its link turns suspect, broken or moved.

@@ -80,7 +80,9 @@ def check_resources_task(
 
 @shared_task(name=enqueue.PRUNE_CHECKS, **DB_RETRY)
 def prune_checks_task() -> int:
-    return retention.prune_checks()
+    deleted = retention.prune_checks()
+    retention.prune_webhook_log()
+    return deleted
 
 
 @shared_task(name=enqueue.REFRESH_METADATA, **DB_RETRY)
