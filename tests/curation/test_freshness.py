@@ -150,12 +150,12 @@ def test_a_review_answers_the_reports_made_before_it():
 
 
 def test_a_pending_new_title_or_duration_asks_for_a_review():
-    titled, timed = reviewed(1), reviewed(1)
+    titled, drifted_duration = reviewed(1), reviewed(1)
     suggest(titled, "title")
-    suggest(timed, "duration_minutes")
-    assert set(queue()) == {titled.pk, timed.pk}
+    suggest(drifted_duration, "duration_minutes")
+    assert set(queue()) == {titled.pk, drifted_duration.pk}
     assert reasons_of(titled) == ["the page shows a new title"]
-    assert reasons_of(timed) == ["the page shows a changed duration"]
+    assert reasons_of(drifted_duration) == ["the page shows a changed duration"]
 
 
 def test_decided_suggestions_and_other_fields_ask_for_nothing():
