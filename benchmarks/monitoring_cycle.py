@@ -257,6 +257,19 @@ def wire_figures(capture: WireCapture | None) -> dict:
     }
 
 
+def cpu_times() -> tuple[int, int]:
+    """The machine's (busy, total) CPU ticks so far, all cores, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How busy the machine's CPUs were between two cpu_times() (100 = every core, always)."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 1) if total else 0.0
+
+
 def run_workers(
     args, farm: FarmProcess, env: dict[str, str], logdir: Path, nodes: int | None = None
 ) -> dict:
@@ -273,7 +286,7 @@ def run_workers(
     try:
         farm.reset()
         capture = start_wire_capture(args, farm, logdir / "workers.wire.json")
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), cpu_times()
         dispatched = dispatch.dispatch_due_checks(
             enqueue=dispatch.publish_batch, limit=args.resources, batch_size=args.batch_size
         )
@@ -290,7 +303,7 @@ def run_workers(
                 last_note = time.monotonic()
                 done = Resource.objects.filter(last_checked_at__isnull=False).count()
                 print(f"  ... {done} of {args.resources} written", file=sys.stderr, flush=True)
-        elapsed = time.monotonic() - started
+        elapsed, cpu_busy = time.monotonic() - started, busy_percent(cpu_before, cpu_times())
         outcomes = dict(LinkCheck.objects.values_list("outcome").annotate(n=Count("id")))
         counted = LinkCheck.objects.filter(counted=True).count()
         states = dict(Resource.objects.values_list("health").annotate(n=Count("id")))
@@ -304,6 +317,7 @@ def run_workers(
         "seconds": round(elapsed, 2),
         "urls_per_s": round(args.resources / elapsed, 1),
         "dispatch_seconds": round(dispatch_s, 2),
+        "machine_cpu_busy_percent": cpu_busy,
         "dispatched": dispatched,
         "outcomes": outcomes,
         "counted_checks": counted,
@@ -317,7 +331,7 @@ def run_workers(
 def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) -> dict:
     farm.reset()
     capture = start_wire_capture(args, farm, args.log_dir / "checklinks.wire.json")
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_times()
     out = subprocess.run(
         [
             PYTHON,
@@ -340,7 +354,7 @@ def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) ->
         text=True,
         check=False,
     )
-    elapsed = time.monotonic() - started
+    elapsed, cpu_busy = time.monotonic() - started, busy_percent(cpu_before, cpu_times())
     wire = wire_figures(capture)
     items = json.loads(out.stdout)
     outcomes: dict[str, int] = {}
@@ -351,6 +365,7 @@ def run_command(args, farm: FarmProcess, url_file: Path, env: dict[str, str]) ->
         "seconds": round(elapsed, 2),
         "urls_per_s": round(len(items) / elapsed, 1),
         "exit_code": out.returncode,
+        "machine_cpu_busy_percent": cpu_busy,
         "outcomes": outcomes,
         "max_in_flight_per_host": farm_max_in_flight(farm),
         **wire,
