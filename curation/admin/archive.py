@@ -8,11 +8,11 @@ sees the copy without it); it goes through `curation.archive.services.use_archiv
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from curation.admin.buttons import object_button
 from curation.admin.display import EMPTY, time_field, when
 from curation.archive import services as archive
 from curation.archive.selectors import best_snapshot
@@ -101,13 +101,9 @@ class ArchiveAdminMixin:
         return extra + super().get_urls()
 
     def use_archived_view(self, request: HttpRequest, object_id: int):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        resource = Resource.objects.filter(pk=object_id).first()
-        if resource is None or not self.has_change_permission(request, resource):
-            raise PermissionDenied
-        self._use_archived(request, [object_id])
-        return HttpResponseRedirect(reverse("admin:curation_resource_change", args=[object_id]))
+        return object_button(
+            self, request, object_id, lambda _: self._use_archived(request, [object_id])
+        )
 
     def _use_archived(self, request: HttpRequest, ids) -> None:
         for pk in ids:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from curation.admin.buttons import object_button
 from curation.admin.display import when
 from curation.catalog import freshness
 from curation.models import Resource
@@ -101,13 +102,9 @@ class FreshnessAdminMixin:
 
     def review_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """The button on the resource's page: confirm, then back to the page."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        resource = Resource.objects.filter(pk=object_id).first()
-        if resource is None or not self.has_change_permission(request, resource):
-            raise PermissionDenied
-        _confirmed(self, request, [object_id])
-        return HttpResponseRedirect(reverse("admin:curation_resource_change", args=[object_id]))
+        return object_button(
+            self, request, object_id, lambda _: _confirmed(self, request, [object_id])
+        )
 
     def needs_review_view(self, request: HttpRequest) -> HttpResponse:
         """The queue: resources that need review, the longest unreviewed first, with the reasons."""

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from curation.admin.buttons import object_button
 from curation.admin.display import detail, plural, time_field, when, when_text
 from curation.admin.health_wording import explanation, health_label
 from curation.catalog.services import DuplicateResource
@@ -210,25 +210,15 @@ class HealthAdminMixin:
         ]
         return extra + super().get_urls()
 
-    def _change_page(self, object_id: int) -> HttpResponseRedirect:
-        return HttpResponseRedirect(reverse("admin:curation_resource_change", args=[object_id]))
-
-    def _guard(self, request: HttpRequest, object_id: int) -> None:
-        resource = Resource.objects.filter(pk=object_id).first()
-        if resource is None or not self.has_change_permission(request, resource):
-            raise PermissionDenied
-
     def apply_moved_view(self, request: HttpRequest, object_id: int):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        self._guard(request, object_id)
-        self._apply_moved(request, [object_id])
-        return self._change_page(object_id)
+        return object_button(
+            self, request, object_id, lambda _: self._apply_moved(request, [object_id])
+        )
 
     def snooze_view(self, request: HttpRequest, object_id: int):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        self._guard(request, object_id)
+        return object_button(self, request, object_id, lambda _: self._snooze(request, object_id))
+
+    def _snooze(self, request: HttpRequest, object_id: int) -> None:
         try:
             days = int(request.POST.get("snooze_days", "0"))
         except ValueError:
@@ -237,7 +227,6 @@ class HealthAdminMixin:
             self.message_user(request, "Choose a snooze period from the list.", messages.ERROR)
         else:
             _snooze(self, request, Resource.objects.filter(pk=object_id), days or None)
-        return self._change_page(object_id)
 
     def _apply_moved(self, request: HttpRequest, ids) -> None:
         for pk in ids:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from curation.admin.buttons import object_button
 from curation.admin.display import time_field, when
 from curation.checker.urlnorm import MAX_URL_LENGTH
 from curation.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -158,14 +158,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def send_test_view(self, request: HttpRequest, object_id: int):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        endpoint = WebhookEndpoint.objects.filter(pk=object_id).first()
-        if endpoint is None or not self.has_change_permission(request, endpoint):
-            raise PermissionDenied
-        self._send_tests(request, [endpoint])
-        return HttpResponseRedirect(
-            reverse("admin:curation_webhookendpoint_change", args=[object_id])
+        return object_button(
+            self, request, object_id, lambda endpoint: self._send_tests(request, [endpoint])
         )
 
     def _send_tests(self, request: HttpRequest, endpoints) -> None:
