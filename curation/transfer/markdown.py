@@ -41,6 +41,17 @@ NOTE_SEPARATOR = re.compile(r"^\s*(?:--?|–|—|:)(?:\s+|$)")
 # A sentence ends at . ! ? or … followed by space (closing quotes and brackets stay with it).
 SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*\s+")
 WHITESPACE = re.compile(r"\s+")
+# A named anchor alone on its line (`<a name="tools" />`, `<a id="x"></a>`), which lists put
+# above headings for their tables of contents. After a blank line CommonMark reads it as the
+# start of an HTML block that runs to the next blank line, swallowing the heading and the list
+# under it; the anchor says nothing to us, so its line is read as blank (parse_markdown).
+ANCHOR_LINE = re.compile(
+    r"[ ]{0,3}<a\s+(?:name|id)\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+)\s*/?>\s*(?:</a>)?\s*",
+    re.IGNORECASE,
+)
+# Markdown that an HTML block swallowed (a link, or a heading): not read, but reported. Links
+# written as HTML (`<a href>` around a logo, a sponsor) are the page's decoration, not items.
+SWALLOWED_MARKDOWN = re.compile(r"\]\(\s*https?://|^[ ]{0,3}#{1,6}\s", re.IGNORECASE | re.MULTILINE)
 # Escaped on export so that a title or note reads back as the same text.
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>!&~|#])")
 
@@ -118,6 +129,8 @@ class _Reader:
         self.collection = collection
         self.section: SectionRecord | None = None
         self.resources: dict[str, ResourceRecord] = {}
+        # The normalized addresses of the current section's items: a repeat is kept once.
+        self.section_keys: set[str] = set()
         self.in_list_item = 0
         self.seen_content = False
 
@@ -135,8 +148,24 @@ class _Reader:
                 line, "a heading without text: its links join the section above", severity=WARNING
             )
             return
-        self.section = SectionRecord(title=title[:200], line=line)
-        self.collection.sections.append(self.section)
+        self._start_section(SectionRecord(title=title[:200], line=line))
+
+    def _start_section(self, section: SectionRecord) -> None:
+        self.section = section
+        self.section_keys = set()
+        self.collection.sections.append(section)
+
+    def html_block(self, token: Token) -> None:
+        content = token.content.lstrip()
+        if content.startswith("<!--") or not SWALLOWED_MARKDOWN.search(content):
+            return  # a comment is hidden on purpose; plain HTML is decoration
+        line = token.map[0] + 1 if token.map else None
+        self.parsed.problem(
+            line,
+            "Markdown inside an HTML block is not read (GitHub shows it as HTML): "
+            "leave a blank line between the HTML and the list",
+            severity=WARNING,
+        )
 
     def paragraph(self, inline: Token, source_lines: list[str]) -> None:
         self.seen_content = True
@@ -186,23 +215,27 @@ class _Reader:
             self.resources[key] = record
             self.parsed.resources.append(record)
         if self.section is None:
-            self.section = SectionRecord(title=FIRST_SECTION_TITLE, line=link.line)
-            self.collection.sections.append(self.section)
-        if any(_same(item.url, url) for item in self.section.items):
+            self._start_section(SectionRecord(title=FIRST_SECTION_TITLE, line=link.line))
+        if key in self.section_keys:
             self.parsed.problem(
                 link.line,
                 f"{url} is already listed in section “{self.section.title}”: kept once",
                 severity=WARNING,
             )
             return
+        self.section_keys.add(key)
         self.section.items.append(ItemRecord(url=url, note=note, line=link.line))
 
 
-def _same(a: str, b: str) -> bool:
-    try:
-        return normalize_url(a) == normalize_url(b)
-    except InvalidURL:
-        return a == b
+def _without_anchor_lines(text: str) -> str:
+    """The text with each lone anchor line that would open an HTML block made blank (see
+    ANCHOR_LINE); line numbers stay those of the file."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        opens_block = index == 0 or not lines[index - 1].strip()
+        if opens_block and ANCHOR_LINE.fullmatch(line.rstrip("\r")):
+            lines[index] = ""
+    return "\n".join(lines)
 
 
 def parse_markdown(
@@ -213,6 +246,7 @@ def parse_markdown(
 ) -> ParsedFile:
     """One collection (and its resources) read from an awesome-list style Markdown file."""
     parser = MarkdownIt("commonmark", {"maxNesting": limits.max_depth})
+    text = _without_anchor_lines(text)
     tokens = parser.parse(text)
     if len(tokens) > limits.max_html_tags:
         raise FileRefused(f"the Markdown has more than {limits.max_html_tags:,} elements")
@@ -229,6 +263,8 @@ def parse_markdown(
             reader.heading(tokens[index + 1], int(token.tag[1]))
         elif token.type == "inline" and tokens[index - 1].type == "paragraph_open":
             reader.paragraph(token, source_lines)
+        elif token.type == "html_block":
+            reader.html_block(token)
     if len(parsed.resources) > limits.max_rows:
         raise FileRefused(f"the file lists more than {limits.max_rows:,} links")
     collection.slug = collection_slug or _slugify(collection.title)

@@ -137,3 +137,56 @@ def test_a_real_shaped_awesome_list_imports_without_errors():
     assert not Resource.objects.filter(url__contains="awesome.re").exists()
     # Category labels ("Algorithms") are list items without links: warned, not invented.
     assert {p.line for p in report.problems} == {30, 33}
+
+
+# --- Shapes found in real awesome lists (checked against three public lists, 2026-12-05) ------
+
+
+def test_an_anchor_tag_above_a_heading_does_not_swallow_the_heading_or_its_links():
+    # `<a name="x" />` alone on a line after a blank one opens an HTML block in CommonMark,
+    # which would run to the next blank line and take the heading and its list with it.
+    text = (
+        "# Widgets\n\n"
+        '<a name="tools" />\n## Tools\n\n'
+        '<a name="tools-cli" />\n#### Command line\n'
+        "* [Gadget](https://gadget.example.org/) - Turns knobs.\n"
+        "* [Sprocket](https://sprocket.example.net/) - Spins things.\n\n"
+        '<a id="guides"></a>\n## Guides\n\n'
+        "- [Handbook](https://handbook.example.com/) - Read first.\n"
+    )
+    parsed = parse_markdown(text)
+    sections = parsed.collections[0].sections
+    assert [(s.title, [i.url for i in s.items]) for s in sections] == [
+        ("Tools", []),
+        ("Command line", ["https://gadget.example.org/", "https://sprocket.example.net/"]),
+        ("Guides", ["https://handbook.example.com/"]),
+    ]
+    assert [(s.title, s.line) for s in sections] == [
+        ("Tools", 4),
+        ("Command line", 7),
+        ("Guides", 12),
+    ]
+    assert parsed.problems == []
+
+
+def test_markdown_swallowed_by_an_html_block_is_reported_not_dropped_in_silence():
+    text = (
+        "# Widgets\n\n"
+        '<p align="center">\n  <a href="https://sponsor.example.org/">Sponsor</a>\n</p>\n\n'
+        "<div>\n## Tools\n- [Lost](https://lost.example.org/) - Never read.\n\n"
+        "## Guides\n\n- [Gadget](https://gadget.example.org/) - Turns knobs.\n"
+    )
+    parsed = parse_markdown(text)
+    # The sponsor's HTML link is decoration; the list inside <div> is what the curator lost.
+    assert [(p.line, p.severity) for p in parsed.problems] == [(7, WARNING)]
+    assert "HTML block" in parsed.problems[0].message
+    assert [r.url for r in parsed.resources] == ["https://gadget.example.org/"]
+
+
+def test_a_repeat_in_a_long_section_is_found_by_its_normalized_address():
+    items = [f"- [Item {n}](https://example.org/item/{n}) - Note {n}." for n in range(3000)]
+    items.append("- [Again](https://EXAMPLE.org/item/7?utm_source=list) - Once more.")
+    parsed = parse_markdown("# List\n\n## All\n\n" + "\n".join(items) + "\n")
+    section = parsed.collections[0].sections[0]
+    assert len(section.items) == 3000
+    assert [(p.line, "kept once" in p.message) for p in parsed.problems] == [(3005, True)]
