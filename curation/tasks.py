@@ -187,7 +187,8 @@ def capture_in_archive_task(self, resource_id: int) -> bool:
 
 @shared_task(name=enqueue.RUN_IMPORT_JOB, **DB_RETRY)
 def run_import_job_task(job_id: str) -> str | None:
-    """Run a queued import (the API's large files); a job taken, finished or gone is left."""
+    """Run a queued import (an API upload, a confirmed admin preview); a job taken, finished
+    or gone is left."""
     job = import_jobs.run_import_job(job_id)
     return job.status if job is not None else None
 

@@ -30,6 +30,7 @@ from curation.transfer.planning import (
 )
 from curation.transfer.records import WARNING, HistoryRecord, ParsedFile, Problem, ResourceRecord
 from curation.transfer.report import ImportReport
+from curation.transfer.seen import seen_addresses
 
 ON_DUPLICATE = ("skip", "update", "fail")
 # Rows checked and written together: enough to make bulk inserts pay, few enough to hold.
@@ -59,23 +60,26 @@ def import_catalogue(
         raise ValueError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
     report = ImportReport(format=parsed.format, dry_run=dry_run, on_duplicate=on_duplicate)
     report.problems = list(parsed.problems)
-    run = _Run(parsed, report, on_duplicate=on_duplicate, user=user, valid_rows=import_valid_rows)
     if parsed.history and not with_history:
         report.problems.append(Problem(None, f"the health history of {len(parsed.history)} "
                                        "resources is in the file but not imported (ask for it "
                                        "with --with-history)", severity=WARNING))  # fmt: skip
     with transaction.atomic():
-        try:
-            run.topics()
-            if with_history:
-                run.start_history()
-            run.resources(progress)
-            run.collections()
-            if with_history:
-                run.history()
-        except (ValidationError, services.DuplicateResource) as exc:
-            report.problems.append(Problem(None, _message(exc)))
-            run.broken = True
+        # Dropped before the transaction ends: set_rollback below forbids any more queries.
+        with seen_addresses() as seen:
+            options = {"on_duplicate": on_duplicate, "user": user, "valid_rows": import_valid_rows}
+            run = _Run(parsed, report, Plan(seen), **options)
+            try:
+                run.topics()
+                if with_history:
+                    run.start_history()
+                run.resources(progress)
+                run.collections()
+                if with_history:
+                    run.history()
+            except (ValidationError, services.DuplicateResource) as exc:
+                report.problems.append(Problem(None, _message(exc)))
+                run.broken = True
         report.applied = run.writing() and not dry_run
         if not report.applied:
             # Whatever was written is undone; the counts stay: they are what it would do.
@@ -114,15 +118,16 @@ class _Run:
 
     Rows are written as soon as they are checked while the file has no error (or the
     curator asked for the valid rows); after the first error nothing more is written and
-    the transaction is rolled back at the end. Only a batch, the addresses seen and the
-    resources that list items point at are held, so memory does not grow with the rows.
+    the transaction is rolled back at the end. Only a batch and the resources that list
+    items point at are held (the addresses seen are in the plan's temporary table), so
+    memory does not grow with the rows.
     """
 
-    def __init__(self, parsed: ParsedFile, report: ImportReport, **options: Any):
+    def __init__(self, parsed: ParsedFile, report: ImportReport, plan: Plan, **options: Any):
         self.parsed = parsed
         self.report = report
         self.options = options
-        self.plan = Plan()
+        self.plan = plan
         self.broken = False
         self.topic_rows: dict[str, Topic] = {}
         self.known_topics: set[str] = set()
@@ -199,6 +204,7 @@ class _Run:
 
     def history(self) -> None:
         """Restore the history of the resources this import created; say why not for others."""
+        in_file = self.plan.seen.places(self.history_wanted)
         for key, record in self.history_wanted.items():
             if key in self.history_existing:
                 message = (
@@ -208,7 +214,7 @@ class _Run:
                 self.report.problems.append(
                     Problem(None, message, column=record.where, severity=WARNING)
                 )
-            elif key not in self.history_created and hash(key) not in self.plan.seen:
+            elif key not in self.history_created and key not in in_file:
                 self.report.problems.append(
                     Problem(None, f"{record.url} is not among the file's resources",
                             column=f"{record.where}.url")

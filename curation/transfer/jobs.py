@@ -1,11 +1,19 @@
-"""Imports kept in the database: the admin's previews and the API's background jobs.
+"""Imports kept in the database: the admin's previews and the background jobs.
 
 The uploaded bytes live in an ImportJob row, never on one machine's disk, so a preview may be
-confirmed through any web process and a queued job run by any worker. A job is claimed with
-a conditional UPDATE (whoever moves it to "running" owns it); it runs the one import service
+confirmed through any web process and a queued job run by any worker. Only workers run jobs:
+a confirmed admin preview is queued like the API's large files, so no import runs inside a
+web request, beyond the reach of the task time limit. A job is claimed with a conditional
+UPDATE (whoever moves it to "running" owns it); it runs the one import service
 (importing.import_catalogue) in a transaction that also records its end and clears its file,
 so a worker killed half-way leaves nothing written and the job still "running": after the
 task time limit it may be claimed again (by the redelivered message or the sweep).
+
+That transaction begins by updating the job's row again, as the holder of that claim, which
+keeps the row locked until it ends: a second claim of a job that only looks abandoned (a
+worker slower than the time limit, a stalled machine) waits for the first run to end and then
+finds it finished, or, if that run died, rolled back and claimable. A job never runs twice at
+once.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from curation import enqueue
@@ -108,19 +116,24 @@ def preview_upload(
     return job, report
 
 
-def confirm_preview(job_id, *, user) -> tuple[ImportJob, ImportReport | None]:
-    """Import the previewed bytes, once; PreviewExpired when the preview is not there to
-    confirm (already confirmed, expired, or not this user's)."""
-    now = timezone.now()
-    claimed = ImportJob.objects.filter(
+def confirm_preview(job_id, *, user) -> ImportJob:
+    """Queue the previewed bytes for a worker to import, once; returns the queued job.
+
+    PreviewExpired when the preview is not there to confirm (already confirmed, expired, or
+    not this user's). The job's report stays the preview's until the worker replaces it.
+    """
+    confirmed = ImportJob.objects.filter(
         pk=job_id,
         created_by=user,
         status=ImportJobStatus.PREVIEW,
-        created_at__gte=preview_cutoff(now),
-    ).update(status=ImportJobStatus.RUNNING, started_at=now)
-    if claimed != 1:
+        created_at__gte=preview_cutoff(),
+    ).update(status=ImportJobStatus.QUEUED)
+    if confirmed != 1:
         raise PreviewExpired("that preview has expired or was already confirmed")
-    return _execute(ImportJob.objects.get(pk=job_id))
+    # A preview confirmed more than QUEUED_RESEND_AFTER after its upload may be sent once
+    # more by the sweep before a worker takes it: harmless, only one claim succeeds.
+    enqueue.send_on_commit(enqueue.RUN_IMPORT_JOB, job_id=str(job_id))
+    return ImportJob.objects.defer("content").get(pk=job_id)
 
 
 def delete_expired_previews(now: datetime | None = None) -> int:
@@ -165,15 +178,25 @@ def run_import_job(job_id) -> ImportJob | None:
     )
     if claimed != 1:
         return None
-    job, _ = _execute(ImportJob.objects.get(pk=job_id))
-    return job
+    return _execute(ImportJob.objects.get(pk=job_id))
 
 
-def _execute(job: ImportJob) -> tuple[ImportJob, ImportReport | None]:
-    """Import a claimed job's file and record how it ended, in one transaction."""
-    report = None
+def _claim_of(job: ImportJob) -> QuerySet[ImportJob]:
+    """The job's row while `job` (as claimed) still holds it: claimed again since, it is gone."""
+    return ImportJob.objects.filter(
+        pk=job.pk, status=ImportJobStatus.RUNNING, started_at=job.started_at
+    )
+
+
+def _execute(job: ImportJob) -> ImportJob | None:
+    """Import a claimed job's file and record how it ended, in one transaction; None when
+    the claim was lost before the transaction began (the job was claimed again)."""
     try:
         with transaction.atomic():
+            # The lease (module docstring): the row stays locked until this transaction ends.
+            if _claim_of(job).update(status=ImportJobStatus.RUNNING) != 1:
+                logger.warning("import job %s was claimed again before it began here", job.pk)
+                return None
             try:
                 report = run_parsed(
                     bytes(job.content),
@@ -193,10 +216,9 @@ def _execute(job: ImportJob) -> tuple[ImportJob, ImportReport | None]:
     except Exception as exc:
         # A bug, or the soft time limit: the import's transaction is rolled back; say so.
         logger.exception("import job %s failed", job.pk)
-        report = None
         _finish(job, ImportJobStatus.FAILED, error=f"the import failed ({type(exc).__name__}); "
                 "nothing was imported")  # fmt: skip
-    return job, report
+    return job
 
 
 def _outcome(report: ImportReport) -> tuple[str, str]:
@@ -206,12 +228,13 @@ def _outcome(report: ImportReport) -> tuple[str, str]:
 
 
 def _finish(job: ImportJob, status: str, *, error: str = "", report: dict | None = None) -> None:
-    job.status = status
-    job.error = error
-    job.report = report or {}
-    job.content = b""
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "report", "content", "finished_at"])
+    # Only while the claim is still this run's: after a failure has rolled the import back,
+    # a second claim may already be running the job, and its outcome is the one to keep.
+    ended = {"status": status, "error": error, "report": report or {}, "content": b""}
+    ended["finished_at"] = timezone.now()
+    _claim_of(job).update(**ended)
+    for name, value in ended.items():
+        setattr(job, name, value)
 
 
 def sweep_import_jobs(now: datetime | None = None) -> dict[str, int]:
@@ -232,16 +255,18 @@ def sweep_import_jobs(now: datetime | None = None) -> dict[str, int]:
 # --- Reading jobs --------------------------------------------------------------------------------
 
 
-def job_for(job_id, *, user) -> ImportJob | None:
-    """The job if `user` may see it, else None (also when missing).
+def jobs_visible_to(user) -> QuerySet[ImportJob]:
+    """The jobs `user` may see, without their files: their own, or all for a superuser.
 
-    Its creator sees it, and so do administrators (superusers): every curator is staff, so
-    staff alone would show each curator's imports to all the others.
+    Every curator is staff, so staff alone would show each curator's imports to the others.
     """
-    jobs = ImportJob.objects.defer("content").filter(pk=job_id)
-    if not user.is_superuser:
-        jobs = jobs.filter(created_by=user)
-    return jobs.first()
+    jobs = ImportJob.objects.defer("content").select_related("created_by")
+    return jobs if user.is_superuser else jobs.filter(created_by=user)
+
+
+def job_for(job_id, *, user) -> ImportJob | None:
+    """The job if `user` may see it (jobs_visible_to), else None (also when missing)."""
+    return jobs_visible_to(user).filter(pk=job_id).first()
 
 
 def job_as_dict(job: ImportJob) -> dict[str, Any]:

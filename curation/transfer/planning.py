@@ -4,7 +4,9 @@ Every check the write would make is made here first (the catalogue's own build_r
 fields, the normalized URL for duplicates inside the file and against the catalogue, topic
 and collection references), so that problems come back with their line and column. Topics
 and collections are checked whole; resources a batch at a time (plan_resource_batch), with
-only the addresses seen and the resources that list items point at kept between batches.
+only the resources that list items point at kept between batches in memory; where each
+address was first seen is kept in a temporary table (seen.py), so memory does not grow with
+the rows.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from curation.transfer.records import (
     TopicRecord,
 )
 from curation.transfer.report import ImportReport
+from curation.transfer.seen import SeenAddresses
 
 # progress(phase, done, total): how far an import is, for a command's progress bar.
 Progress = Callable[[str, int, int], None]
@@ -50,6 +53,9 @@ class ResourcePlan:
 
 @dataclass
 class Plan:
+    # Where each address was first seen in the file (a line, or a JSON path): the one thing
+    # that grows with the rows, so it lives in the database, in the import's transaction.
+    seen: SeenAddresses
     existing_topics: dict[str, Topic] = field(default_factory=dict)
     topics_to_save: list[TopicRecord] = field(default_factory=list)
     collections: list[tuple[CollectionRecord, Collection | None]] = field(default_factory=list)
@@ -57,15 +63,11 @@ class Plan:
     # as planned): only these are kept, so that memory does not grow with the file.
     item_wanted: set[str] = field(default_factory=set)
     item_resources: dict[str, Resource] = field(default_factory=dict)
-    # Where each address was first seen in the file (a line, or a JSON path), keyed by the
-    # 64-bit hash of its normalized form rather than the form itself: the one thing that
-    # grows with the rows, about 100 bytes a row. Two addresses of one file share a hash
-    # with a chance of about n²/2⁶⁵ (one in a billion at 200,000 rows): the second would
-    # be reported as a duplicate of the first, and nothing imported until it is looked at.
-    seen: dict[int, int | str] = field(default_factory=dict)
-    # id(ItemRecord) -> normalized URL, for the items whose resource will exist.
+    # id(ItemRecord) -> normalized URL, for the items whose resource will exist (grows with
+    # the lists' items, not with the rows).
     item_keys: dict[int, str] = field(default_factory=dict)
-    # Item addresses whose file row was refused with a problem: their items say nothing more.
+    # Item addresses whose file row was refused with a problem: their items say nothing more
+    # (a subset of item_wanted).
     rejected: set[str] = field(default_factory=set)
 
     def items_of(self, section: SectionRecord) -> Iterator[tuple[str, ItemRecord]]:
@@ -208,19 +210,20 @@ def plan_resource_batch(
         except InvalidURL as exc:
             keys.append(None)
             _cell(report, record, "url", f"bad URL {record.url[:200]!r}: {exc}")
+    earlier = plan.seen.places(key for key in keys if key)
     existing = services.existing_by_normalized_url(
-        key for key in keys if key and hash(key) not in plan.seen
+        key for key in keys if key and key not in earlier
     )
+    here: dict[str, str] = {}
     planned: list[ResourcePlan] = []
     for record, key in zip(records, keys, strict=True):
         if key is None:
             continue
-        first = plan.seen.get(hash(key))
+        first = earlier.get(key) or here.get(key)
         if first is not None:
-            where = f"line {first}" if isinstance(first, int) else first
-            _cell(report, record, "url", f"duplicate inside the file: same address as {where}")
+            _cell(report, record, "url", f"duplicate inside the file: same address as {first}")
             continue
-        plan.seen[hash(key)] = record.line if record.line is not None else _where(record)
+        here[key] = _where(record)
         one = None
         if not record.invalid:
             one = _plan_one(record, key, existing, on_duplicate, user, known_topics, report)
@@ -230,6 +233,7 @@ def plan_resource_batch(
                 plan.item_resources[key] = one.resource
         elif key in plan.item_wanted:
             plan.rejected.add(key)
+    plan.seen.add(here)
     return planned
 
 

@@ -63,7 +63,11 @@ def test_the_admin_confirmation_imports_through_the_service(curator_client, call
     assert calls() == ["resources", "create_resources_in_bulk", "save_collection"]
     calls().clear()
 
-    curator_client.post(url, {"confirm": "1", "job": str(preview.context["job"].pk)})
+    job_id = str(preview.context["job"].pk)
+    curator_client.post(url, {"confirm": "1", "job": job_id})
+    # Confirming queues the job; the worker that takes its message runs the service.
+    assert calls() == []
+    assert run_import_job_task(job_id) == "done"
 
     went_through_the_services(calls())
 
