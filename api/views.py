@@ -115,14 +115,18 @@ class ResourceViewSet(jsonld.JsonLdDetailMixin, ApiViewSet):
         if ordering.field == "search_rank":
             columns = (*columns, "search_rank")
         self.pagination_ordering = ordering
-        # Each row's archived copy comes in the same query (the list's query count is budgeted).
-        readable = readable.annotate(**archived_copy_annotations())
-        columns = (*columns, *ARCHIVED_COLUMNS)
+        # Each row's archived copy and topics come in the same query (the list's query count
+        # is budgeted).
+        readable = readable.annotate(
+            **archived_copy_annotations(), **selectors.topic_slugs_annotation(readable.db)
+        )
+        columns = (*columns, *ARCHIVED_COLUMNS, "topic_slugs")
         rows = self.paginate_queryset(query.apply(readable).values(*columns))
         if not rows:
             query.check_empty_page()
-        topics = selectors.topic_slugs_for([row["id"] for row in rows])
-        return self.get_paginated_response([s.resource_row(r, topics[r["id"]]) for r in rows])
+        return self.get_paginated_response(
+            [s.resource_row(r, selectors.annotated_topic_slugs(r)) for r in rows]
+        )
 
     def get_resource(self) -> Resource:
         raw = self.kwargs.get("pk", "")

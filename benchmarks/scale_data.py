@@ -317,6 +317,52 @@ def load_topics_and_tags() -> None:
     )
 
 
+def load_api_extras(*, collections: int = 200, sections: int = 3, items: int = 5) -> None:
+    """What the API benchmark needs beyond `load_resources` (which clears all of it):
+    `collections` curated lists (one in ten a draft) of `sections` x `items` resources,
+    prerequisites (root r needs two subtopics of root r - 1, so a beginner's path has a
+    prerequisite band), and an archived copy for every broken or suspect resource."""
+    count = resource_count()
+    execute(
+        "INSERT INTO curation_collection (title, slug, intro, status, author_name,"
+        " review_period_days, created_at, updated_at)"
+        " SELECT 'List ' || c, 'list-' || c, '',"
+        " CASE WHEN c %% 10 = 0 THEN 'draft' ELSE 'published' END, '', 365, now(), now()"
+        " FROM generate_series(1, %s) c",
+        [collections],
+    )
+    execute(
+        "INSERT INTO curation_collectionsection (collection_id, title, intro, position)"
+        " SELECT c.id, 'Part ' || s, '', s FROM curation_collection c"
+        " CROSS JOIN generate_series(1, %s) s",
+        [sections],
+    )
+    # Items spread over the whole id range (ids are 1..count after load_resources).
+    execute(
+        "INSERT INTO curation_collectionitem (section_id, resource_id, note, required, position)"
+        " SELECT sec.id, ((sec.id * %s + i) * 3331) %% %s + 1, '', true, i"
+        " FROM curation_collectionsection sec CROSS JOIN generate_series(1, %s) i"
+        " ON CONFLICT DO NOTHING",
+        [items, count, items],
+    )
+    execute(
+        "INSERT INTO curation_topic_prerequisites (from_topic_id, to_topic_id)"
+        " SELECT root.id, sub.id FROM generate_series(2, %s) r"
+        " JOIN curation_topic root ON root.slug = 'root-' || r"
+        " JOIN curation_topic sub ON sub.slug IN ("
+        "   'topic-' || (r - 1) || '-1', 'topic-' || (r - 1) || '-2')",
+        [TOPIC_ROOTS],
+    )
+    execute(
+        "INSERT INTO curation_archivedsnapshot (resource_id, url, captured_at, archive,"
+        " found_by, verified, looked_up_at)"
+        " SELECT id, 'https://web.archive.org/web/2025/' || url, now() - interval '200 days',"
+        " 'Internet Archive', 'timegate', true, now() - interval '3 days'"
+        " FROM curation_resource WHERE health IN ('broken', 'suspect')"
+    )
+    execute("ANALYZE")
+
+
 def _kind(count: int, big_host_share: float, due: bool, text: bool) -> str:
     return f"{count} resources, big host {big_host_share}, due {due}, text {text}"
 

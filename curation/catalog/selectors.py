@@ -15,6 +15,7 @@ from django.db import connections
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     FloatField,
     Q,
@@ -43,6 +44,8 @@ RESOURCE_ROW_FIELDS = (
     "suggested_url", "last_checked_at", "created_at", "updated_at",
 )  # fmt: skip
 SEARCH_WORDS_MAX = 8
+# Joins a row's topic slugs in `topic_slugs_annotation`: a character no slug can hold.
+TOPIC_SLUGS_SEPARATOR = "\x1f"
 
 TopicThrough = Topic.resources.through  # (resource_id, topic_id) rows
 
@@ -312,6 +315,30 @@ def topic_slugs_for(resource_ids: Sequence[int]) -> dict[int, list[str]]:
     for slugs in found.values():
         slugs.sort()
     return found
+
+
+def topic_slugs_annotation(using: str = "default") -> dict[str, RawSQL]:
+    """`topic_slugs` as an annotation of a Resource queryset: each row's topic slugs read in
+    the list's own query, joined by a unit separator; `annotated_topic_slugs` reads them."""
+    tags, topics = TopicThrough._meta.db_table, Topic._meta.db_table
+    join = "string_agg({}, chr(31))"
+    if connections[using].vendor != "postgresql":
+        join = "group_concat({}, char(31))"
+    # Plain SQL, as topic_slugs_for: one round trip fewer per page, and the ORM's Subquery
+    # costs more to build than to run. Each slug by its primary key: a JOIN here is planned
+    # as a hash join reading the whole topic table once per row (2.7 ms a page against 0.4).
+    slug = f"(SELECT topic.slug FROM {topics} topic WHERE topic.id = tag.topic_id)"  # noqa: S608
+    sql = (
+        f"(SELECT {join.format(slug)} FROM {tags} tag"  # noqa: S608
+        f" WHERE tag.resource_id = {Resource._meta.db_table}.id)"
+    )
+    return {"topic_slugs": RawSQL(sql, (), output_field=CharField())}  # noqa: S611 (fixed SQL)
+
+
+def annotated_topic_slugs(row: dict[str, Any]) -> list[str]:
+    """The sorted topic slugs of a row read with `topic_slugs_annotation`."""
+    joined = row["topic_slugs"]
+    return sorted(joined.split(TOPIC_SLUGS_SEPARATOR)) if joined else []
 
 
 def resource_for_reader(pk: int, *, include_unpublished: bool = False) -> Resource | None:
