@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import scale_data
+from api_bench import timed  # one request, in ms; constants only at import
 
 SIZE = 1_000_000
 LIST = "/api/v1/resources/"
@@ -111,15 +112,6 @@ def recommendation_topic_ids() -> dict[str, dict[str, list[int]]]:
         pk = graph.by_slug(slug)["id"]
         found[slug] = {"topics": graph.subtree(pk), "prerequisites": graph.all_prerequisites(pk)}
     return found
-
-
-def timed(client, url: str) -> float:
-    started = time.perf_counter()
-    response = client.get(url, HTTP_ACCEPT="application/json")
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise SystemExit(f"{url} answered {response.status_code}: {response.content[:300]!r}")
-    return elapsed * 1000
 
 
 def statements(client, url: str) -> list[str]:
