@@ -19,24 +19,22 @@ PAGE = 50
 RECOMMENDATION_TOPIC_IDS: dict[str, dict[str, list[int]]] = {}
 
 
+def with_api_columns(request, resources, columns: tuple[str, ...]):
+    """`?same=1`: the row also reads what the API reads beside it (archived copy, topic
+    slugs) and the page is PAGE + 1 rows (the API's look-ahead for `next`): the API's very
+    statement, which benchmarks/scale_api.py checks, so what is left of the ratio is the
+    API's Python, not its SQL. Otherwise the endpoint's main query alone."""
+    if request.GET.get("same") != "1":
+        return resources.values(*columns)[:PAGE]
+    resources = resources.annotate(
+        **archived_copy_annotations(), **selectors.topic_slugs_annotation(resources.db)
+    )
+    return resources.values(*columns, *ARCHIVED_COLUMNS, "topic_slugs")[: PAGE + 1]
+
+
 def bare_list(request):
-    rows = (
-        selectors.filter_by_health(Resource.objects.published(), [])
-        .order_by("-id")
-        .values(*selectors.RESOURCE_ROW_FIELDS)[:PAGE]
-    )
-    return JsonResponse({"results": list(rows)})
-
-
-def bare_list_same_columns(request):
-    # The list's first-page query with every column the API reads beside the row (archived
-    # copy, topic slugs): what is left of the ratio is the API's Python, not its SQL.
-    rows = (
-        selectors.filter_by_health(Resource.objects.published(), [])
-        .annotate(**archived_copy_annotations(), **selectors.topic_slugs_annotation())
-        .order_by("-id")
-        .values(*selectors.RESOURCE_ROW_FIELDS, *ARCHIVED_COLUMNS, "topic_slugs")[:PAGE]
-    )
+    resources = selectors.filter_by_health(Resource.objects.published(), []).order_by("-id")
+    rows = with_api_columns(request, resources, selectors.RESOURCE_ROW_FIELDS)
     return JsonResponse({"results": list(rows)})
 
 
@@ -52,17 +50,14 @@ def bare_filtered(request):
     resources = selectors.filter_by_health(resources, request.GET.getlist("health"))
     if "language" in request.GET:
         resources = selectors.filter_by_language(resources, request.GET["language"])
-    rows = resources.order_by("-id").values(*selectors.RESOURCE_ROW_FIELDS)[:PAGE]
+    rows = with_api_columns(request, resources.order_by("-id"), selectors.RESOURCE_ROW_FIELDS)
     return JsonResponse({"results": list(rows)})
 
 
 def bare_search(request):
     found = selectors.search_resources(Resource.objects.published(), request.GET["q"])
-    rows = (
-        selectors.filter_by_health(found, [])
-        .order_by("-search_rank", "-id")
-        .values(*selectors.RESOURCE_ROW_FIELDS, "search_rank")[:PAGE]
-    )
+    found = selectors.filter_by_health(found, []).order_by("-search_rank", "-id")
+    rows = with_api_columns(request, found, (*selectors.RESOURCE_ROW_FIELDS, "search_rank"))
     return JsonResponse({"results": list(rows)})
 
 
@@ -78,7 +73,6 @@ def bare_recommendations(request):
 
 urlpatterns = [
     path("bench/bare/list/", bare_list),
-    path("bench/bare/list-same-columns/", bare_list_same_columns),
     path("bench/bare/filtered/", bare_filtered),
     path("bench/bare/search/", bare_search),
     path("bench/bare/recommendations/", bare_recommendations),

@@ -12,12 +12,15 @@ subtopics, then `scale_data.load_api_extras`: 200 collections of 3 x 5 items, pr
 (root r needs two subtopics of root r - 1) and an archived copy per broken or suspect resource.
 
 In process (django.test.Client, the whole middleware stack, DEBUG off), for each scenario 10
-warm-ups then `--rounds` rounds of the API request and the bare request (A B, then B A);
-medians and the ratio API / bare (target at most 1.5). The bare views
-(benchmarks/api_bench_urls.py) run the endpoint's main query through the same selectors and
-return JsonResponse. Also printed: the statements each API request runs, with the plan
-PostgreSQL chose for each at this size (the tables it scans sequentially, the indexes used),
-and the size of the indexes that serve the filters.
+warm-ups then `--rounds` rounds of the API request and two bare requests, in an order that
+rotates every round; medians and the ratios API / bare (target at most 1.5). The bare views
+(benchmarks/api_bench_urls.py) return JsonResponse from the endpoint's query, through the
+same selectors: once running the API's very statement (the archived copy and topic slugs
+read beside each row, one look-ahead row; the script checks that PostgreSQL receives the
+same SQL text from both), once the main query alone (the row's own columns). Also printed:
+the statements each API request runs, with the plan PostgreSQL chose for each at this size
+(the tables it scans sequentially, the indexes used), and the size of the indexes that serve
+the filters.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ SIZE = 1_000_000
 LIST = "/api/v1/resources/"
 RECOMMENDATIONS = "/api/v1/recommendations/"
 BARE_LIST = "/bench/bare/list/"
-BARE_LIST_SAME_COLUMNS = "/bench/bare/list-same-columns/"
 BARE_FILTERED = "/bench/bare/filtered/"
 BARE_SEARCH = "/bench/bare/search/"
 BARE_RECOMMENDATIONS = "/bench/bare/recommendations/"
@@ -60,26 +62,25 @@ BIG_TABLES = {
     "curation_collectionitem",
     "curation_archivedsnapshot",
 }
-# Throttling stays on (its cache round trips are part of the API's cost) at a rate that never
-# trips here. Per second, not scale_data's 100,000,000 a minute: DRF keeps one timestamp per
-# request of the window in the cache and rewrites the list on every request, so a minute's
-# window at this speed means thousands of timestamps pickled per request, which no real
-# client produces (the default limit, 120 a minute, caps the list at 120).
+# Throttling stays on (its cache round trip is part of the API's cost) at a rate that never
+# trips here.
 THROTTLE_RATE = "1000/second"
+IDENTICAL = {True: "identical SQL", False: "SQL DIFFERS", None: "main query"}
 SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 INDEX_USED = re.compile(r"(?:Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)?"
                         r" (?:using|on) (\w+)")  # fmt: skip
 
 
 def scenarios() -> dict[str, tuple[Callable[[int], str], Callable[[int], str]]]:
-    """{name: (API url of round i, bare url of round i)}."""
+    """{name: (API url of round i, bare url of round i)}; the bare url with `&same=1` runs
+    the API's very statement (see `same_statement`)."""
     words = [scale_data.zipf_word(rank) for rank in SEARCH_RANKS]
 
     def same(query: Callable[[int], str]) -> tuple[Callable[[int], str], Callable[[int], str]]:
         return (lambda i: f"{LIST}?{query(i)}", lambda i: f"{BARE_FILTERED}?{query(i)}")
 
     return {
-        "list, first page": (lambda i: LIST, lambda i: BARE_LIST),
+        "list, first page": (lambda i: LIST, lambda i: f"{BARE_LIST}?"),
         "topic with subtopics": same(lambda i: f"topic={ROOTS[i % len(ROOTS)]}"),
         "difficulty": same(lambda i: f"difficulty={DIFFICULTIES[i % len(DIFFICULTIES)]}"),
         "health": same(lambda i: f"health={HEALTH[i % len(HEALTH)]}"),
@@ -93,6 +94,12 @@ def scenarios() -> dict[str, tuple[Callable[[int], str], Callable[[int], str]]]:
             lambda i: f"{BARE_RECOMMENDATIONS}?topic={ROOTS[i % len(ROOTS)]}",
         ),
     }
+
+
+def same_statement(bare_url: str) -> str | None:
+    """The bare url running the API's very page statement; None where the bare view is that
+    statement already (recommendations: the recommender's one candidate query)."""
+    return None if bare_url.startswith(BARE_RECOMMENDATIONS) else f"{bare_url}&same=1"
 
 
 def ensure_data(size: int, reload: bool) -> None:
@@ -153,36 +160,51 @@ def index_sizes() -> list[tuple[str, str, int]]:
     )
 
 
+def identical_statements(client, api_url: str, bare_url: str) -> bool:
+    """Whether the bare view sends PostgreSQL exactly the statements the API sends."""
+    return statements(client, api_url) == statements(client, bare_url)
+
+
 def measure(client, rounds: int) -> dict[str, dict]:
+    """Per scenario, rounds of the API, the bare view running the API's very statement and
+    the bare view running the main query alone, in an order that rotates every round."""
     results = {}
     for name, (api_url, bare_url) in scenarios().items():
+        same_url = same_statement(bare_url(0))
+        urls = {"api": api_url, "bare": bare_url}
+        if same_url is not None:
+            urls["same"] = lambda i, bare_url=bare_url: same_statement(bare_url(i))
         for i in range(10):  # warm caches and connections, not timed
-            timed(client, api_url(i))
-            timed(client, bare_url(i))
-        api_ms, bare_ms = [], []
+            for url in urls.values():
+                timed(client, url(i))
+        timings: dict[str, list[float]] = {part: [] for part in urls}
+        parts = list(urls)
         for i in range(rounds):
-            # A B, then B A: both see the same machine state, and neither is always second.
-            # Second pays less when the pages the two share were just read into the buffer
-            # cache (the table is 7x shared_buffers): with plain A B, search measured 1.90x.
-            if i % 2:
-                bare_ms.append(timed(client, bare_url(i)))
-                api_ms.append(timed(client, api_url(i)))
-            else:
-                api_ms.append(timed(client, api_url(i)))
-                bare_ms.append(timed(client, bare_url(i)))
-        r = {
-            "api_median_ms": statistics.median(api_ms),
-            "bare_median_ms": statistics.median(bare_ms),
-            "api_p90_ms": statistics.quantiles(api_ms, n=10)[-1],
-            "bare_p90_ms": statistics.quantiles(bare_ms, n=10)[-1],
-            "api_statements": len(statements(client, api_url(0))),
-            "bare_statements": len(statements(client, bare_url(0))),
-        }
+            # Each part first, second and last equally often: the second of two requests
+            # pays less when the pages they share were just read into the buffer cache (the
+            # table is 7x shared_buffers): with plain A B, search measured 1.90x.
+            shift = i % len(parts)
+            for part in parts[shift:] + parts[:shift]:
+                timings[part].append(timed(client, urls[part](i)))
+        r = {f"{part}_median_ms": statistics.median(found) for part, found in timings.items()}
+        for part, found in timings.items():
+            r[f"{part}_p90_ms"] = statistics.quantiles(found, n=10)[-1]
+        r["api_statements"] = len(statements(client, api_url(0)))
+        r["bare_statements"] = len(statements(client, bare_url(0)))
         r["ratio"] = r["api_median_ms"] / r["bare_median_ms"]
+        same_ms = r.get("same_median_ms", r["bare_median_ms"])
+        r["ratio_same_statement"] = r["api_median_ms"] / same_ms
+        # None: no bare view runs the API's statements (recommendations: 8 against the
+        # recommender's one candidate query).
+        r["same_statement_identical"] = (
+            identical_statements(client, api_url(0), urls["same"](0)) if "same" in urls else None
+        )
         results[name] = r
         print(
-            f"{name:22} api {r['api_median_ms']:8.2f} ms  bare {r['bare_median_ms']:8.2f} ms"
-            f"  ratio {r['ratio']:.2f}  statements {r['api_statements']}/{r['bare_statements']}",
+            f"{name:22} api {r['api_median_ms']:8.2f} ms  same statement {same_ms:8.2f} ms"
+            f" ({IDENTICAL[r['same_statement_identical']]}) ratio"
+            f" {r['ratio_same_statement']:.2f}  main query {r['bare_median_ms']:8.2f} ms ratio"
+            f" {r['ratio']:.2f}  statements {r['api_statements']}/{r['bare_statements']}",
             flush=True,
         )
     return results
@@ -203,8 +225,8 @@ def components(client, rounds: int) -> dict[str, float]:
         views.archived_copy_annotations = (lambda: {}) if off else annotations
         views.ARCHIVED_COLUMNS = () if off else columns
 
-    parts = ["api", "no throttling", "no archived copies", "bare", "bare, same columns"]
-    urls = {"bare": BARE_LIST, "bare, same columns": BARE_LIST_SAME_COLUMNS}
+    parts = ["api", "no throttling", "no archived copies", "bare", "bare, same statement"]
+    urls = {"bare": BARE_LIST, "bare, same statement": f"{BARE_LIST}?same=1"}
     timings: dict[str, list[float]] = {part: [] for part in parts}
     try:
         for i in range(10 + rounds):
@@ -284,10 +306,10 @@ def main() -> None:
                 f"  {name:22} {p['execution_ms']:8.2f} ms  seq scans: {scans};"
                 f" indexes: {', '.join(p['indexes']) or '-'}"
             )
-    print("\nmedians, A B / B A:")
+    print("\nmedians, the order rotating each round:")
     report["in_process"] = measure(client, args.rounds)
     report["components"] = components(client, args.rounds)
-    print("\nlist, first page, one part off at a time (medians, A B C D E):")
+    print("\nlist, first page, one part off at a time (medians):")
     for part, ms in report["components"].items():
         print(f"  {part:22} {ms:8.2f} ms")
     report["index_sizes"] = index_sizes()
