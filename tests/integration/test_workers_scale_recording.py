@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from curation.health.recording import RESOURCE_HEALTH_FIELDS
@@ -59,3 +60,20 @@ def test_it_leaves_other_rows_and_other_fields_alone():
 def test_nothing_to_write_is_no_statement(django_assert_num_queries):
     with django_assert_num_queries(0):
         update_rows([], RESOURCE_HEALTH_FIELDS)
+
+
+def test_rows_beyond_one_statement_go_out_in_the_next(django_assert_num_queries, monkeypatch):
+    from curation.health import rowupdate
+
+    monkeypatch.setattr(rowupdate, "ROWS_PER_STATEMENT", 2)
+    rows = [ResourceFactory(consecutive_failures=0) for _ in range(3)]
+    for n, resource in enumerate(rows):
+        resource.consecutive_failures = n + 1
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 1):
+        update_rows(rows, ["consecutive_failures"])
+    stored = dict(
+        Resource.objects.filter(pk__in=[r.pk for r in rows]).values_list(
+            "pk", "consecutive_failures"
+        )
+    )
+    assert stored == {r.pk: r.consecutive_failures for r in rows}
