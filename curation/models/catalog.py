@@ -154,7 +154,6 @@ class Resource(models.Model):
             models.Index(fields=["title", "id"], name="resource_title"),
             models.Index(fields=["created_at", "id"], name="resource_created"),
             models.Index(fields=["health_changed_at"], name="resource_health_changed"),
-            models.Index(fields=["language"], name="resource_language"),
             models.Index(fields=["cost"], name="resource_cost"),
             models.Index(fields=["duration_minutes"], name="resource_duration"),
         ]
