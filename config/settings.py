@@ -372,6 +372,9 @@ REPORT_HISTORY_DAYS = env_int("REPORT_HISTORY_DAYS", 28, minimum=2)
 IMPORT_INLINE_MAX_BYTES = env_int("IMPORT_INLINE_MAX_BYTES", 1024 * 1024, minimum=0)
 # An admin import preview not confirmed within this many minutes is deleted.
 IMPORT_PREVIEW_TTL_MINUTES = env_int("IMPORT_PREVIEW_TTL_MINUTES", 60, minimum=1)
+# A finished import job (done or failed: its report, never its file, which the end clears) is
+# deleted this many days after it ended.
+IMPORT_JOB_RETENTION_DAYS = env_int("IMPORT_JOB_RETENTION_DAYS", 90, minimum=1)
 
 # --- Freshness (issue 20) ---------------------------------------------------------------------
 # A published resource on no published list needs a curator's fresh look after this many days

@@ -237,11 +237,21 @@ def _finish(job: ImportJob, status: str, *, error: str = "", report: dict | None
         setattr(job, name, value)
 
 
+def delete_old_jobs(now: datetime | None = None) -> int:
+    """Delete the jobs that ended more than IMPORT_JOB_RETENTION_DAYS ago; how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_JOB_RETENTION_DAYS)
+    ended = ImportJob.objects.filter(
+        status__in=[ImportJobStatus.DONE, ImportJobStatus.FAILED], finished_at__lt=cutoff
+    )
+    return ended.delete()[0]
+
+
 def sweep_import_jobs(now: datetime | None = None) -> dict[str, int]:
-    """Delete expired previews; send again the queued jobs whose message was lost and the
-    running ones whose worker died. Returns what it did, by kind."""
+    """Delete expired previews and old finished jobs; send again the queued jobs whose message
+    was lost and the running ones whose worker died. Returns what it did, by kind."""
     now = now or timezone.now()
     deleted = delete_expired_previews(now)
+    old = delete_old_jobs(now)
     lost = ImportJob.objects.filter(
         Q(status=ImportJobStatus.QUEUED, created_at__lt=now - QUEUED_RESEND_AFTER)
         | _stale_running(now)
@@ -249,7 +259,7 @@ def sweep_import_jobs(now: datetime | None = None) -> dict[str, int]:
     ids = [str(pk) for pk in lost.values_list("pk", flat=True)]
     for job_id in ids:
         enqueue.send_on_commit(enqueue.RUN_IMPORT_JOB, job_id=job_id)
-    return {"previews_deleted": deleted, "jobs_resent": len(ids)}
+    return {"previews_deleted": deleted, "jobs_deleted": old, "jobs_resent": len(ids)}
 
 
 # --- Reading jobs --------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_the_sweep_sends_lost_and_orphaned_jobs_again(
     with django_capture_on_commit_callbacks(execute=True):
         swept = jobs.sweep_import_jobs()
 
-    assert swept == {"previews_deleted": 0, "jobs_resent": 2}
+    assert swept == {"previews_deleted": 0, "jobs_deleted": 0, "jobs_resent": 2}
     resent = {kwargs["job_id"] for _task, kwargs in broker_messages()}
     assert resent == {lost, orphan} and fresh not in resent
 
@@ -162,3 +162,27 @@ def test_a_small_file_is_still_imported_within_the_request(api):
 
     assert response.status_code == 200 and response.json()["applied"]
     assert not ImportJob.objects.exists()
+
+
+def test_the_sweep_deletes_finished_jobs_after_their_retention_only(
+    api, small_inline_limit, time_machine, settings
+):
+    settings.IMPORT_JOB_RETENTION_DAYS = 30
+    time_machine.move_to(datetime(2026, 11, 1, 9, tzinfo=UTC))
+    done = post_seed(api).json()["id"]
+    failed = post_seed(api).json()["id"]
+    assert jobs.run_import_job(done).status == ImportJobStatus.DONE
+    ImportJob.objects.filter(pk=failed).update(
+        status=ImportJobStatus.FAILED, finished_at=datetime.now(UTC)
+    )
+    still_queued = post_seed(api).json()["id"]  # never run: not finished, never deleted here
+    time_machine.shift(timedelta(days=29))
+    recent = post_seed(api).json()["id"]
+    assert jobs.run_import_job(recent).status == ImportJobStatus.DONE
+
+    assert jobs.sweep_import_jobs()["jobs_deleted"] == 0
+    time_machine.shift(timedelta(days=1, seconds=1))
+    assert jobs.sweep_import_jobs()["jobs_deleted"] == 2
+
+    left = set(ImportJob.objects.values_list("pk", flat=True))
+    assert {str(pk) for pk in left} == {still_queued, recent}
