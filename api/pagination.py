@@ -153,15 +153,28 @@ class BoundedCursorPagination(BasePagination):
             value = value.isoformat()
         return {"o": ordering.name, "v": value, "id": get("id"), "d": direction}
 
-    def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list[Any]:
+    def paginate_queryset(
+        self, queryset: QuerySet | Sequence[QuerySet], request, view=None
+    ) -> list[Any]:
+        """A page of `queryset`, or of tiers: querysets whose rows follow one another in the
+        view's ordering (every row of one before every row of the next), read in turn until
+        the page is full, so a page that the first tier fills never reads the next."""
         ordering: Ordering = view.pagination_ordering
         self.request = request
         size = self.page_size(request)
         cursor = self.decode_cursor(request, ordering)
         backwards = cursor is not None and cursor["d"] == "p"
-        if cursor is not None:
-            queryset = queryset.filter(ordering.after(cursor["v"], cursor["id"], reverse=backwards))
-        rows = list(queryset.order_by(*ordering.order_by(reverse=backwards))[: size + 1])
+        tiers = [queryset] if isinstance(queryset, QuerySet) else list(queryset)
+        if backwards:
+            tiers.reverse()
+        rows: list[Any] = []
+        for tier in tiers:
+            if cursor is not None:
+                tier = tier.filter(ordering.after(cursor["v"], cursor["id"], reverse=backwards))
+            wanted = size + 1 - len(rows)
+            rows += list(tier.order_by(*ordering.order_by(reverse=backwards))[:wanted])
+            if len(rows) > size:
+                break
         more = len(rows) > size
         rows = rows[:size]
         if backwards:

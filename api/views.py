@@ -121,7 +121,13 @@ class ResourceViewSet(jsonld.JsonLdDetailMixin, ApiViewSet):
             **archived_copy_annotations(), **selectors.topic_slugs_annotation(readable.db)
         )
         columns = (*columns, *ARCHIVED_COLUMNS, "topic_slugs")
-        rows = self.paginate_queryset(query.apply(readable).values(*columns))
+        found = query.apply(readable)
+        if ordering.field == "search_rank":
+            # The best-ranked rows first, by their own index where a bound allows it.
+            tiers = selectors.relevance_tiers(found, query.values["q"])
+            rows = self.paginate_queryset([tier.values(*columns) for tier in tiers])
+        else:
+            rows = self.paginate_queryset(found.values(*columns))
         if not rows:
             query.check_empty_page()
         return self.get_paginated_response(

@@ -55,10 +55,21 @@ def bare_filtered(request):
 
 
 def bare_search(request):
-    found = selectors.search_resources(Resource.objects.published(), request.GET["q"])
-    found = selectors.filter_by_health(found, []).order_by("-search_rank", "-id")
-    rows = with_api_columns(request, found, (*selectors.RESOURCE_ROW_FIELDS, "search_rank"))
-    return JsonResponse({"results": list(rows)})
+    text = request.GET["q"]
+    found = selectors.search_resources(Resource.objects.published(), text)
+    found = selectors.filter_by_health(found, [])
+    columns = (*selectors.RESOURCE_ROW_FIELDS, "search_rank")
+    if request.GET.get("same") != "1":
+        rows = with_api_columns(request, found.order_by("-search_rank", "-id"), columns)
+        return JsonResponse({"results": list(rows)})
+    # The API's statements: its relevance tiers read in turn until the page is full.
+    rows = []
+    for tier in selectors.relevance_tiers(found, text):
+        page = with_api_columns(request, tier.order_by("-search_rank", "-id"), columns)
+        rows += list(page[: PAGE + 1 - len(rows)])
+        if len(rows) > PAGE:
+            break
+    return JsonResponse({"results": rows})
 
 
 def bare_recommendations(request):

@@ -5,7 +5,9 @@ from SEARCH_VECTOR_SQL (title A > author and curator note B > description C) and
 with GIN (migration 0011): a search reads the stored vector for both the match and the
 ranking instead of recomputing four `to_tsvector` calls per matching row. The column exists
 on PostgreSQL only; the model does not declare it, so the ORM never writes it, and SQLite
-searches without it (see selectors.search_resources).
+searches without it (see selectors.search_resources). The title's part of the document is
+stored and indexed beside it (migration 0014, `title_search_vector`): see
+selectors.relevance_tiers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ SEARCH_CONFIG = "english"
 SEARCH_INDEX_NAME = "resource_search_gin"
 SEARCH_COLUMN = "search_vector"
 SEARCH_COLUMN_SQL = f'"curation_resource"."{SEARCH_COLUMN}"'
+# The title's part of the document alone, stored and GIN-indexed beside it (migration 0014):
+# for a one-word search it finds the rows that rank above every other (see
+# selectors.relevance_tiers) without reading every match.
+TITLE_COLUMN = "title_search_vector"
+TITLE_COLUMN_SQL = f'"curation_resource"."{TITLE_COLUMN}"'
+TITLE_INDEX_NAME = "resource_title_search_gin"
+TITLE_VECTOR_SQL = "setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"title\", '')), 'A')"
 SEARCH_VECTOR_SQL = (
     "(setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"title\", '')), 'A')"
     " || setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"author\", '')), 'B')"

@@ -25,7 +25,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
-from curation.catalog.search import SEARCH_COLUMN_SQL, SEARCH_CONFIG
+from curation.catalog.search import SEARCH_COLUMN_SQL, SEARCH_CONFIG, TITLE_COLUMN_SQL
 from curation.models import (
     Collection,
     CollectionItem,
@@ -251,6 +251,30 @@ def filter_by_language(resources: QuerySet[Resource], tag: str) -> QuerySet[Reso
 def filter_modified_since(resources: QuerySet[Resource], since: datetime) -> QuerySet[Resource]:
     """Resources edited, or whose link health changed, at or after `since` (incremental sync)."""
     return resources.filter(Q(updated_at__gte=since) | Q(health_changed_at__gte=since))
+
+
+def relevance_tiers(found: QuerySet[Resource], text: str) -> list[QuerySet[Resource]]:
+    """`found` (a search_resources result) as querysets whose rows follow one another in
+    relevance order: every row of one ranks above every row of the next.
+
+    On PostgreSQL a search for one word splits in two: the rows with the word in the title,
+    then the others. ts_rank gives a single word the weight of its strongest occurrence plus
+    a converging share of the rest (divided by pi^2/6): a title (A, weight 1) makes it at
+    least 1 / 1.645 = 0.61, while author, note (B, 0.4) and description (C, 0.2) alone make
+    it at most 0.4. The first page of a common word then ranks only its title matches,
+    found by their own index (a fifth of the matches here) instead of every match. Searches
+    of several words rank by their words' distances, where no such bound holds: one tier
+    (the title tier is empty for them, decided in SQL by the query's node count).
+    """
+    if connections[found.db].vendor != "postgresql":
+        return [found]
+    query = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
+    in_title = RawSQL(  # noqa: S611 (the text is a bound parameter)
+        f"(numnode({query}) = 1 AND {TITLE_COLUMN_SQL} @@ {query})",
+        [text.strip(), text.strip()],
+        output_field=BooleanField(),
+    )
+    return [found.filter(in_title), found.exclude(in_title)]
 
 
 def search_resources(resources: QuerySet[Resource], text: str) -> QuerySet[Resource]:
