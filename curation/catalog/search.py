@@ -24,9 +24,10 @@ SEARCH_COLUMN_SQL = f'"curation_resource"."{SEARCH_COLUMN}"'
 TITLE_COLUMN = "title_search_vector"
 TITLE_COLUMN_SQL = f'"curation_resource"."{TITLE_COLUMN}"'
 TITLE_INDEX_NAME = "resource_title_search_gin"
+# The document's first part: SEARCH_VECTOR_SQL starts with it.
 TITLE_VECTOR_SQL = "setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"title\", '')), 'A')"
 SEARCH_VECTOR_SQL = (
-    "(setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"title\", '')), 'A')"
+    f"({TITLE_VECTOR_SQL}"
     " || setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"author\", '')), 'B')"
     " || setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"curator_note\", '')), 'B')"
     " || setweight(to_tsvector('english'::regconfig, coalesce(\"curation_resource\".\"description\", '')), 'C'))"

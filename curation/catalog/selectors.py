@@ -44,6 +44,8 @@ RESOURCE_ROW_FIELDS = (
     "suggested_url", "last_checked_at", "created_at", "updated_at",
 )  # fmt: skip
 SEARCH_WORDS_MAX = 8
+# A user's search text as a tsquery: the text is the bound parameter.
+TSQUERY_SQL = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
 # Joins a row's topic slugs in `topic_slugs_annotation`: a character no slug can hold.
 TOPIC_SLUGS_SEPARATOR = "\x1f"
 
@@ -268,9 +270,8 @@ def relevance_tiers(found: QuerySet[Resource], text: str) -> list[QuerySet[Resou
     """
     if connections[found.db].vendor != "postgresql":
         return [found]
-    query = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
     in_title = RawSQL(  # noqa: S611 (the text is a bound parameter)
-        f"(numnode({query}) = 1 AND {TITLE_COLUMN_SQL} @@ {query})",
+        f"(numnode({TSQUERY_SQL}) = 1 AND {TITLE_COLUMN_SQL} @@ {TSQUERY_SQL})",
         [text.strip(), text.strip()],
         output_field=BooleanField(),
     )
@@ -290,15 +291,16 @@ def search_resources(resources: QuerySet[Resource], text: str) -> QuerySet[Resou
     if not text:
         return resources.none()
     if connections[resources.db].vendor == "postgresql":
-        query = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
         # The user's text is a bound parameter; the SQL around it is our constant.
         return resources.filter(
-            RawSQL(f"{SEARCH_COLUMN_SQL} @@ {query}", [text], output_field=BooleanField())  # noqa: S611
+            RawSQL(f"{SEARCH_COLUMN_SQL} @@ {TSQUERY_SQL}", [text], output_field=BooleanField())  # noqa: S611
         ).annotate(
             # float8: ts_rank's real arrives in Python rounded from its text form, and a
             # cursor holding that rounded value would skip or repeat rows at the page edge.
             search_rank=RawSQL(  # noqa: S611
-                f"ts_rank({SEARCH_COLUMN_SQL}, {query})::float8", [text], output_field=FloatField()
+                f"ts_rank({SEARCH_COLUMN_SQL}, {TSQUERY_SQL})::float8",
+                [text],
+                output_field=FloatField(),
             )
         )
     words = text.split()[:SEARCH_WORDS_MAX]

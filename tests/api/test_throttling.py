@@ -134,7 +134,7 @@ def test_on_redis_a_request_is_one_round_trip(api, throttle_cache, clock, four_a
 
 
 @pytest.mark.parametrize(
-    ("current", "previous", "elapsed", "expected"),
+    ("current", "previous", "into_window", "expected"),
     [
         (0, 0, 10.0, 0.0),  # nothing sent: no wait
         (1, 6, 30.0, 10.0),  # the next makes 2: fits once 6 x share <= 2, at 40 s
@@ -142,5 +142,5 @@ def test_on_redis_a_request_is_one_round_trip(api, throttle_cache, clock, four_a
         (2, 4, 0.0, 45.0),  # the next makes 3: fits once 4 x share <= 1, at 45 s
     ],
 )
-def test_the_wait_is_until_one_more_request_fits(current, previous, elapsed, expected):
-    assert seconds_until_allowed(current, previous, 4, 60.0, elapsed) == pytest.approx(expected)
+def test_the_wait_is_until_one_more_request_fits(current, previous, into_window, expected):
+    assert seconds_until_allowed(current, previous, 4, 60.0, into_window) == pytest.approx(expected)
