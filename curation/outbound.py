@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,7 @@ import redis
 from django.conf import settings
 
 from curation.checker.config import ENVIRONMENT, CheckerConfig, ProbeCache, config_from_settings
+from curation.checker.guard import GuardedClient, build_session
 from curation.checker.politeness import HostLimiter, LocalHostLimiter, RedisHostLimiter
 from curation.checker.probe import CacheUnavailable
 from curation.checker.robots import LocalRobotsCache, RobotsCache
@@ -45,6 +47,44 @@ def checker_config(**overrides: Any) -> CheckerConfig:
     with the probe answers shared through Redis when Redis is configured."""
     overrides.setdefault("probe_cache", probe_cache())
     return config_from_settings(checker_values(), **overrides)
+
+
+# Clients kept per thread: a prefork child runs its tasks in one thread; a thread pool's
+# threads each keep their own, so one batch never empties another's cookie jar.
+_kept_sessions = threading.local()
+MAX_KEPT_SESSIONS = 4
+
+
+def checker_session(config: CheckerConfig) -> GuardedClient:
+    """The HTTP client a worker's link checks share from one batch to the next.
+
+    Its pools keep the connections (and TLS sessions) to the hosts the worker checks often, a
+    video host with a third of the catalogue say, instead of opening them again for every batch;
+    the cookie jar is emptied for each batch, as a new client's would be. Kept per process
+    (workers fork, and a connection opened before the fork must not serve two processes) and
+    per configuration (the guard's allow-list, the timeouts and the resolver are the client's).
+    """
+    kept: dict[tuple[Any, ...], GuardedClient] | None = getattr(_kept_sessions, "clients", None)
+    if kept is None:
+        kept = _kept_sessions.clients = {}
+    key = (os.getpid(), config, config.resolver)
+    session = kept.get(key)
+    if session is None:
+        if len(kept) >= MAX_KEPT_SESSIONS:
+            close_kept_sessions()
+        session = kept[key] = build_session(config)
+    session.forget_cookies()
+    return session
+
+
+def close_kept_sessions() -> None:
+    """Close this thread's kept clients (those its process opened; a forked parent's are left
+    to the parent)."""
+    kept = getattr(_kept_sessions, "clients", None) or {}
+    for (pid, *_), session in kept.items():
+        if pid == os.getpid():
+            session.close()
+    kept.clear()
 
 
 def redis_client():

@@ -159,6 +159,17 @@ def netguard_children(tmp_path_factory) -> Iterator[ChildReports]:
 
 
 @pytest.fixture(autouse=True)
+def _no_kept_http_clients() -> Iterator[None]:
+    """A worker keeps its HTTP client between batches; a test starts and ends without one, so
+    no connection opened for one test's server is offered to the next."""
+    from curation.outbound import close_kept_sessions
+
+    close_kept_sessions()
+    yield
+    close_kept_sessions()
+
+
+@pytest.fixture(autouse=True)
 def connections(netguard_children: ChildReports) -> Iterator[netguard.ConnectionLog]:
     """This test's connect() attempts and refusals; its subprocesses' refusals count too."""
     log = NETGUARD.begin()

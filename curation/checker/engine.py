@@ -396,6 +396,7 @@ def check_many_keyed(
     config: CheckerConfig,
     limiter: HostLimiter | None = None,
     on_idle: Callable[[], None] | None = None,
+    session: GuardedClient | None = None,
 ) -> Iterator[tuple[K, CheckResult]]:
     """Like check_many, for (key, url) pairs: yields (key, result) so callers can match them up
     (a resource id, an input line) without keeping a map of everything in flight.
@@ -405,7 +406,9 @@ def check_many_keyed(
     # Parsed once when read; that one parse serves the scheduler's host key and the check
     # (a cache spanning the lookahead would cost memory that grows with it).
     parsed = ((key, url, target_or_none(url)) for key, url in items)
-    return check_many_parsed(parsed, config=config, limiter=limiter, on_idle=on_idle)
+    return check_many_parsed(
+        parsed, config=config, limiter=limiter, on_idle=on_idle, session=session
+    )
 
 
 def check_many_parsed(
@@ -414,15 +417,21 @@ def check_many_parsed(
     config: CheckerConfig,
     limiter: HostLimiter | None = None,
     on_idle: Callable[[], None] | None = None,
+    session: GuardedClient | None = None,
 ) -> Iterator[tuple[K, CheckResult]]:
     """check_many_keyed for (key, url, parse_target(url)) triples, parsed by the caller (None
-    when the URL does not parse: the check then reports why)."""
+    when the URL does not parse: the check then reports why).
+
+    A `session` given by the caller stays open afterwards (a worker keeps one between its
+    batches); without one, the run makes its own and closes it at the end."""
     if limiter is None:
         limiter = LocalHostLimiter(
             per_host_concurrency=config.per_host_concurrency,
             per_host_interval=config.per_host_interval,
         )
-    session = build_session(config)
+    own_session = session is None
+    if session is None:
+        session = build_session(config)
     active_limiter = limiter
     # A limiter that can reserve a slot for new work (the in-process one) gets each URL's first
     # request reserved by the scheduler, so follow-ups can be served first (see _ReservedSlot).
@@ -463,4 +472,5 @@ def check_many_parsed(
             reserve=None if reserve_slot is None else reserve,
         )
     finally:
-        session.close()
+        if own_session:
+            session.close()

@@ -385,6 +385,11 @@ class GuardedClient:
         # A copy: making a new pool takes entries out of the settings it is given.
         return self._pools.connection_from_pool_key(key, request_context=dict(settings))
 
+    def forget_cookies(self) -> None:
+        """Start a new run with an empty jar; the open connections are kept."""
+        with self._cookies_lock:
+            self.cookies = None
+
     def close(self) -> None:
         self._pool_keys.clear()
         self._pools.clear()

@@ -27,7 +27,7 @@ from curation.health import network_window
 from curation.health.dispatch import ClaimedItem, release_claims
 from curation.health.recording import CheckEntry, record_checks
 from curation.models import CheckerIncident, CheckSource, Resource
-from curation.outbound import checker_config, host_limiter
+from curation.outbound import checker_config, checker_session, host_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,10 @@ def check_and_record(
     done: list[CheckEntry] = []
     interrupted: BaseException | None = None
     try:
-        for (pk, token), result in check_many_keyed(todo, config=config, limiter=limiter):
+        checked = check_many_keyed(
+            todo, config=config, limiter=limiter, session=checker_session(config)
+        )
+        for (pk, token), result in checked:
             done.append(
                 CheckEntry(
                     pk, result, source=source, dispatch_token=token, dispatched_at=dispatched_at
