@@ -49,30 +49,33 @@ def checker_config(**overrides: Any) -> CheckerConfig:
     return config_from_settings(checker_values(), **overrides)
 
 
-# Clients kept per thread: a prefork child runs its tasks in one thread; a thread pool's
-# threads each keep their own, so one batch never empties another's cookie jar.
-_kept_sessions = threading.local()
+class _KeptClients(threading.local):
+    """Clients kept per thread: a prefork child runs its tasks in one thread; a thread pool's
+    threads each keep their own, so one batch never empties another's cookie jar."""
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[Any, ...], GuardedClient] = {}
+
+
+_kept = _KeptClients()
 MAX_KEPT_SESSIONS = 4
 
 
 def checker_session(config: CheckerConfig) -> GuardedClient:
     """The HTTP client a worker's link checks share from one batch to the next.
 
-    Its pools keep the connections (and TLS sessions) to the hosts the worker checks often, a
+    Its pools keep the connections (and their TLS handshakes) to the hosts it checks often, a
     video host with a third of the catalogue say, instead of opening them again for every batch;
     the cookie jar is emptied for each batch, as a new client's would be. Kept per process
     (workers fork, and a connection opened before the fork must not serve two processes) and
     per configuration (the guard's allow-list, the timeouts and the resolver are the client's).
     """
-    kept: dict[tuple[Any, ...], GuardedClient] | None = getattr(_kept_sessions, "clients", None)
-    if kept is None:
-        kept = _kept_sessions.clients = {}
     key = (os.getpid(), config, config.resolver)
-    session = kept.get(key)
+    session = _kept.clients.get(key)
     if session is None:
-        if len(kept) >= MAX_KEPT_SESSIONS:
+        if len(_kept.clients) >= MAX_KEPT_SESSIONS:
             close_kept_sessions()
-        session = kept[key] = build_session(config)
+        session = _kept.clients[key] = build_session(config)
     session.forget_cookies()
     return session
 
@@ -80,11 +83,10 @@ def checker_session(config: CheckerConfig) -> GuardedClient:
 def close_kept_sessions() -> None:
     """Close this thread's kept clients (those its process opened; a forked parent's are left
     to the parent)."""
-    kept = getattr(_kept_sessions, "clients", None) or {}
-    for (pid, *_), session in kept.items():
+    for (pid, *_), session in _kept.clients.items():
         if pid == os.getpid():
             session.close()
-    kept.clear()
+    _kept.clients.clear()
 
 
 def redis_client():
