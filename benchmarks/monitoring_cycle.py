@@ -21,7 +21,9 @@ limiter must hold the per-host limit across nodes). Each run's rate is given ove
 run and in full swing (`steady_urls_per_s`: from 10 % to 90 % of the resources written, without
 the dispatch, the first answers and the last batch's tail, which weigh more on the shorter
 run). Run it where the per-host policy is not the limit, e.g. --hosts 100 --interval 0 (then
-the global concurrency bounds each node).
+the global concurrency bounds each node), and with --worker-concurrency 1 to compare one
+worker process with two, as on two machines; with more children per node than the machine
+has cores for two nodes, the nodes compete for the cores and the ratio measures that.
 
 Recording (--recording N): the health fields of N resources written the way record_checks
 writes them (update_rows: one UPDATE ... FROM unnest) against Django's bulk_update, alternating,

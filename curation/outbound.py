@@ -23,7 +23,7 @@ from django.conf import settings
 from curation.checker.config import ENVIRONMENT, CheckerConfig, ProbeCache, config_from_settings
 from curation.checker.guard import GuardedClient, build_session
 from curation.checker.politeness import HostLimiter, LocalHostLimiter, RedisHostLimiter
-from curation.checker.probe import CacheUnavailable
+from curation.checker.probe import CacheUnavailable, LocalProbeCache
 from curation.checker.robots import LocalRobotsCache, RobotsCache
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ PROBE_KEY_PREFIX = "syllabus:probe"
 RELEASE_CLAIM = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 )
+# How long a worker keeps a probe answer it has read or stored before asking Redis again. An
+# answer is only ever written where none is (the probe runs on a miss), so within its expiry
+# the copy cannot go stale; this bound is for an answer deleted by hand.
+PROBE_MEMO_SECONDS = 300.0
+PROBE_MEMO_ENTRIES = 10_000
 
 
 def checker_values() -> dict[str, Any]:
@@ -122,6 +127,12 @@ def host_limiter(config: CheckerConfig) -> HostLimiter:
     return _local_limiters[key]
 
 
+def forget_kept_state() -> None:
+    """Drop the probe cache this process keeps, with the answers it remembers (tests start
+    from none; a worker never needs to)."""
+    _redis_probe_cache_for.cache_clear()
+
+
 class RedisRobotsCache:
     """What each host's robots.txt said, shared by every worker: one fetch per host and day
     for the whole fleet. Redis failing costs a fetch of robots.txt, never the page's metadata."""
@@ -159,15 +170,32 @@ def robots_cache() -> RobotsCache:
 class RedisProbeCache:
     """The random-sibling probe's answers, shared by every worker: one probe per host and
     directory a day for the whole fleet. A claim (SET NX with a short expiry) lets one worker
-    probe while the others wait for its answer."""
+    probe while the others wait for its answer.
 
-    def __init__(self, client: redis.Redis, *, key_prefix: str = PROBE_KEY_PREFIX) -> None:
+    Every check looks its directory's answer up, so each answer read or stored is also kept in
+    the process (`memo`, up to PROBE_MEMO_SECONDS and never past its expiry in Redis): a
+    worker checking many pages of one directory asks Redis once, not once per page."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        key_prefix: str = PROBE_KEY_PREFIX,
+        memo_seconds: float = PROBE_MEMO_SECONDS,
+    ) -> None:
         self.client = client
         self.key_prefix = key_prefix
+        self.memo_seconds = memo_seconds
+        self.memo = LocalProbeCache(max_entries=PROBE_MEMO_ENTRIES)
 
     def get(self, key: str) -> dict[str, Any] | None:
+        kept = self.memo.get(key)
+        if kept is not None:
+            return kept
+        name = f"{self.key_prefix}:answer:{key}"
         try:
-            value = self.client.get(f"{self.key_prefix}:answer:{key}")
+            # One round trip for the answer and what is left of its life.
+            value, ttl_ms = self.client.pipeline(transaction=False).get(name).pttl(name).execute()
         except redis.RedisError as exc:
             raise CacheUnavailable(str(exc)) from exc
         if value is None:
@@ -176,7 +204,10 @@ class RedisProbeCache:
             data = json.loads(value)
         except ValueError:
             return None  # Not ours to read: the probe asks again and overwrites it.
-        return data if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        self._keep(key, data, int(ttl_ms) / 1000)
+        return data
 
     def set(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
         try:
@@ -185,6 +216,12 @@ class RedisProbeCache:
             )
         except redis.RedisError as exc:
             raise CacheUnavailable(str(exc)) from exc
+        self._keep(key, value, ttl_seconds)
+
+    def _keep(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
+        seconds = min(self.memo_seconds, ttl_seconds)
+        if seconds > 0:  # PTTL is negative for a key without expiry or already gone.
+            self.memo.set(key, value, seconds)
 
     def claim(self, key: str, ttl_seconds: float) -> str | None:
         token = uuid.uuid4().hex
@@ -206,7 +243,13 @@ class RedisProbeCache:
 
 def probe_cache() -> ProbeCache | None:
     """In Redis when Redis is configured, so that all workers share it; otherwise None: the
-    engine's own in-process cache, shared by the checks of this process."""
+    engine's own in-process cache, shared by the checks of this process. The Redis one is kept
+    for the process's life, with the answers it has seen."""
     if settings.REDIS_URL or settings.CELERY_BROKER_IS_REDIS:
-        return RedisProbeCache(redis_client())
+        return _redis_probe_cache_for(os.getpid(), settings.REDIS_URL or settings.CELERY_BROKER_URL)
     return None
+
+
+@lru_cache(maxsize=4)
+def _redis_probe_cache_for(pid: int, url: str) -> RedisProbeCache:
+    return RedisProbeCache(_redis_client_for(pid, url))

@@ -5,7 +5,9 @@ missing Redis fails these tests rather than skipping them (tests/conftest.py).""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -124,3 +126,51 @@ def test_without_redis_a_check_sends_no_probe_and_the_rules_decide(soft_site, ca
     assert (result.outcome, result.rule, result.evidence) == (Outcome.OK, "status-200", "")
     assert soft_site.unknown == ["/docs/old-chapter"]
     assert "probe cache unavailable" in caplog.text
+
+
+KEY = "http://h:80/docs/"
+ANSWER = {"kind": "honest", "probed": "/docs/x"}
+
+
+@pytest.mark.redis
+def test_a_worker_keeps_the_answers_it_has_read(redis_client, redis_url, prefix):
+    reader, other = worker(redis_url, prefix), worker(redis_url, prefix)
+    other.set(KEY, ANSWER, 3600)
+    assert reader.get(KEY) == ANSWER
+
+    redis_client.delete(f"{prefix}:answer:{KEY}")
+
+    assert reader.get(KEY) == ANSWER  # Not asked again.
+    assert worker(redis_url, prefix).get(KEY) is None  # A process that never read it asks.
+
+
+@pytest.mark.redis
+def test_a_kept_answer_never_outlives_its_expiry_in_redis(redis_client, redis_url, prefix):
+    redis_client.set(f"{prefix}:answer:{KEY}", json.dumps(ANSWER), px=300)
+    reader = worker(redis_url, prefix)
+    assert reader.get(KEY) == ANSWER
+
+    time.sleep(0.5)
+
+    assert reader.get(KEY) is None
+
+
+@pytest.mark.redis
+def test_a_missing_answer_is_asked_for_again(redis_url, prefix):
+    reader, other = worker(redis_url, prefix), worker(redis_url, prefix)
+    assert reader.get(KEY) is None
+
+    other.set(KEY, ANSWER, 3600)
+
+    assert reader.get(KEY) == ANSWER
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_worker_process_keeps_one_probe_cache_between_batches(settings, redis_url):
+    settings.REDIS_URL = redis_url
+    config = outbound.checker_config()
+
+    assert outbound.probe_cache() is outbound.checker_config().probe_cache is config.probe_cache
+    outbound.forget_kept_state()
+    assert outbound.probe_cache() is not config.probe_cache
