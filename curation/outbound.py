@@ -96,7 +96,11 @@ def close_kept_sessions() -> None:
 
 def redis_client():
     """One client per process (workers fork: a client made before the fork is not reused)."""
-    return _redis_client_for(os.getpid(), settings.REDIS_URL or settings.CELERY_BROKER_URL)
+    return _redis_client_for(os.getpid(), redis_url())
+
+
+def redis_url() -> str:
+    return settings.REDIS_URL or settings.CELERY_BROKER_URL
 
 
 @lru_cache(maxsize=4)
@@ -176,16 +180,9 @@ class RedisProbeCache:
     the process (`memo`, up to PROBE_MEMO_SECONDS and never past its expiry in Redis): a
     worker checking many pages of one directory asks Redis once, not once per page."""
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        *,
-        key_prefix: str = PROBE_KEY_PREFIX,
-        memo_seconds: float = PROBE_MEMO_SECONDS,
-    ) -> None:
+    def __init__(self, client: redis.Redis, *, key_prefix: str = PROBE_KEY_PREFIX) -> None:
         self.client = client
         self.key_prefix = key_prefix
-        self.memo_seconds = memo_seconds
         self.memo = LocalProbeCache(max_entries=PROBE_MEMO_ENTRIES)
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -219,7 +216,7 @@ class RedisProbeCache:
         self._keep(key, value, ttl_seconds)
 
     def _keep(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
-        seconds = min(self.memo_seconds, ttl_seconds)
+        seconds = min(PROBE_MEMO_SECONDS, ttl_seconds)
         if seconds > 0:  # PTTL is negative for a key without expiry or already gone.
             self.memo.set(key, value, seconds)
 
@@ -246,7 +243,7 @@ def probe_cache() -> ProbeCache | None:
     engine's own in-process cache, shared by the checks of this process. The Redis one is kept
     for the process's life, with the answers it has seen."""
     if settings.REDIS_URL or settings.CELERY_BROKER_IS_REDIS:
-        return _redis_probe_cache_for(os.getpid(), settings.REDIS_URL or settings.CELERY_BROKER_URL)
+        return _redis_probe_cache_for(os.getpid(), redis_url())
     return None
 
 

@@ -160,9 +160,9 @@ def netguard_children(tmp_path_factory) -> Iterator[ChildReports]:
 
 @pytest.fixture(autouse=True)
 def _no_kept_http_clients() -> Iterator[None]:
-    """A worker keeps its HTTP client, its Redis limiter and its probe cache between batches; a
-    test starts and ends without them, so no connection opened for one test's server is offered
-    to the next, and no host held or probe answer read in one test is remembered in the next."""
+    """A worker keeps its HTTP client and its probe cache between batches; a test starts and
+    ends without them, so no connection opened for one test's server is offered to the next,
+    and no probe answer read in one test is remembered in the next."""
     from curation.outbound import close_kept_sessions, forget_kept_state
 
     close_kept_sessions()
