@@ -39,7 +39,9 @@ RELEASE_CLAIM = (
 # answer is only ever written where none is (the probe runs on a miss), so within its expiry
 # the copy cannot go stale; this bound is for an answer deleted by hand.
 PROBE_MEMO_SECONDS = 300.0
-PROBE_MEMO_ENTRIES = 10_000
+# At least the directories of twenty batches; a `soft` answer carries its not-found page's
+# line hashes (up to probe.MAX_LINES), so the bound is on memory as much as on lookups.
+PROBE_MEMO_ENTRIES = 1_000
 
 
 def checker_values() -> dict[str, Any]:
