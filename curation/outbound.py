@@ -134,8 +134,9 @@ def host_limiter(config: CheckerConfig) -> HostLimiter:
 
 
 def forget_kept_state() -> None:
-    """Drop the probe cache this process keeps, with the answers it remembers (tests start
-    from none; a worker never needs to)."""
+    """Close this thread's kept clients and drop the probe cache this process keeps, with the
+    answers it remembers (tests start from none; a worker never needs to)."""
+    close_kept_sessions()
     _redis_probe_cache_for.cache_clear()
 
 

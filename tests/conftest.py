@@ -163,12 +163,10 @@ def _no_kept_http_clients() -> Iterator[None]:
     """A worker keeps its HTTP client and its probe cache between batches; a test starts and
     ends without them, so no connection opened for one test's server is offered to the next,
     and no probe answer read in one test is remembered in the next."""
-    from curation.outbound import close_kept_sessions, forget_kept_state
+    from curation.outbound import forget_kept_state
 
-    close_kept_sessions()
     forget_kept_state()
     yield
-    close_kept_sessions()
     forget_kept_state()
 
 
